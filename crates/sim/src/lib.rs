@@ -1,0 +1,1 @@
+//! audex-sim
