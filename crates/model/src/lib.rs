@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod event;
 pub mod kind;
 pub mod normalize;
+pub mod season;
 pub mod taxonomy;
 pub mod time;
 

@@ -1,0 +1,123 @@
+//! Parsing and validating incoming events in parallel, before the sequential log-and-apply step.
+
+use audex_model::event::{parse_event, split_batch, Event, ValidationError};
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+
+/// One line (or request body) of input, numbered for error messages.
+#[derive(Debug, Clone)]
+pub struct InputLine {
+    /// 1-based line number in its file (0 when not from a file).
+    pub line: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// A validated event with the exact JSON that will be stored.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub line: u64,
+    /// Position of the event within its line's batch envelope (0 for a single event).
+    pub index: usize,
+    pub event: Event,
+    pub raw: Vec<u8>,
+}
+
+/// A refused event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    pub line: u64,
+    /// Position within the line's batch envelope (0 for a single event).
+    pub index: usize,
+    pub field: String,
+    pub message: String,
+}
+
+impl Rejection {
+    fn new(line: u64, index: usize, e: ValidationError) -> Self {
+        Rejection {
+            line,
+            index,
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
+/// Validates every line in parallel; the output keeps input order.
+pub fn parse_lines(lines: &[InputLine], received_at_ms: i64) -> Vec<Result<Parsed, Rejection>> {
+    lines
+        .par_iter()
+        .with_min_len(256)
+        .flat_map_iter(|l| parse_one(l, received_at_ms))
+        .collect()
+}
+
+/// Validates one line: a single event, or a `{"batch": [...]}` envelope of several.
+pub fn parse_one(l: &InputLine, received_at_ms: i64) -> Vec<Result<Parsed, Rejection>> {
+    let text = trim_ascii(&l.bytes);
+    if text.len() > audex_model::event::MAX_EVENT_BYTES * 16 {
+        return vec![Err(Rejection::new(
+            l.line,
+            0,
+            ValidationError {
+                field: "/".into(),
+                message: format!("line is {} bytes; the limit is 512 KB", text.len()),
+            },
+        ))];
+    }
+    let value: Value = match serde_json::from_slice(text) {
+        Ok(v) => v,
+        Err(e) => {
+            return vec![Err(Rejection {
+                line: l.line,
+                index: 0,
+                field: "/".into(),
+                message: format!("invalid JSON at column {}: {e}", e.column()),
+            })];
+        }
+    };
+    let is_batch = value.get("batch").is_some();
+    let items = match split_batch(value) {
+        Ok(items) => items,
+        Err(e) => return vec![Err(Rejection::new(l.line, 0, e))],
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let raw = if is_batch {
+                serde_json::to_vec(&item).unwrap_or_default()
+            } else {
+                text.to_vec()
+            };
+            if raw.len() > audex_model::event::MAX_EVENT_BYTES {
+                return Err(Rejection::new(
+                    l.line,
+                    index,
+                    ValidationError {
+                        field: "/".into(),
+                        message: format!("event is {} bytes; the limit is 32 KB", raw.len()),
+                    },
+                ));
+            }
+            parse_event(item, received_at_ms)
+                .map(|event| Parsed {
+                    line: l.line,
+                    index,
+                    event,
+                    raw,
+                })
+                .map_err(|e| Rejection::new(l.line, index, e))
+        })
+        .collect()
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &b[start..end]
+}

@@ -1,0 +1,170 @@
+//! Per-person aggregates: the compact history entries plus the few lifetime values that no
+//! window needs (spend, declared demographics, last location, ad totals, seasons, traits).
+
+use serde::{Deserialize, Serialize};
+
+use crate::entry::{entry_day, merge_entries};
+
+/// How many days of history entries a profile keeps (Google's longest membership duration).
+pub const RETENTION_DAYS: u32 = 540;
+
+/// Declared demographics with the time they were declared (the newest declaration wins).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Demo {
+    /// `audex_model::event::Gender` discriminant (0 unknown).
+    pub gender: u8,
+    /// Birthday as a day number, when declared.
+    pub birthday: Option<u32>,
+    /// Declared age and the day it was declared (age moves with time).
+    pub age: Option<(u8, u32)>,
+    /// `audex_model::event::IncomeBand` discriminant (0 unknown).
+    pub income: u8,
+    pub updated_ms: i64,
+}
+
+impl Demo {
+    /// Age in whole years on `day`, from the birthday or the declared age.
+    pub fn age_on(&self, day: u32) -> Option<u32> {
+        if let Some(b) = self.birthday {
+            let (bd, today) = (
+                audex_model::season::day_to_date(b)?,
+                audex_model::season::day_to_date(day)?,
+            );
+            return today.years_since(bd);
+        }
+        let (age, at) = self.age?;
+        Some(u32::from(age) + day.saturating_sub(at) / 365)
+    }
+}
+
+/// Last known location.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    pub lat: f32,
+    pub lon: f32,
+    pub ms: i64,
+}
+
+/// Ad exposure to one campaign.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct AdStat {
+    /// Interned campaign id (property value dictionary).
+    pub campaign: u32,
+    pub impressions: u32,
+    pub clicks: u32,
+    /// Sum of `cost` over impressions and clicks.
+    pub cost: f64,
+    pub last_impression_ms: i64,
+    pub last_click_ms: i64,
+}
+
+/// Everything Audex keeps about one person.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Packed history entries, sorted (see [`crate::entry`]).
+    pub entries: Vec<u64>,
+    pub first_seen_ms: i64,
+    pub last_seen_ms: i64,
+    /// Events applied (all kinds).
+    pub events: u32,
+    /// Revenue of completed orders minus refunds (never below 0).
+    pub spend: f64,
+    pub orders: u32,
+    pub demo: Demo,
+    pub location: Option<Location>,
+    pub ads: Vec<AdStat>,
+    /// Seasons active in, as `(year - 1970) << 4 | season`, sorted.
+    pub seasons: Vec<u16>,
+    /// Declared non-identifying traits: (key id, value id) in the property dictionaries, sorted by key.
+    pub traits: Vec<(u32, u32)>,
+}
+
+impl Profile {
+    /// Drops history entries older than [`RETENTION_DAYS`] before `today`.
+    pub fn prune(&mut self, today: u32) {
+        let cutoff = today.saturating_sub(RETENTION_DAYS);
+        if self.entries.first().is_some_and(|e| entry_day(*e) < cutoff) {
+            let keep = self.entries.partition_point(|e| entry_day(*e) < cutoff);
+            self.entries.drain(..keep);
+        }
+    }
+
+    /// Folds `other` (a person merged into this one) into `self`, losing nothing.
+    pub fn absorb(&mut self, other: Profile) {
+        self.entries = merge_entries(&self.entries, &other.entries);
+        if self.events == 0 {
+            self.first_seen_ms = other.first_seen_ms;
+        } else if other.events > 0 {
+            self.first_seen_ms = self.first_seen_ms.min(other.first_seen_ms);
+        }
+        self.last_seen_ms = self.last_seen_ms.max(other.last_seen_ms);
+        self.events += other.events;
+        self.spend += other.spend;
+        self.orders += other.orders;
+        if other.demo.updated_ms > self.demo.updated_ms {
+            let mut d = other.demo;
+            // Fields the newer declaration lacks keep the older values.
+            if d.gender == 0 {
+                d.gender = self.demo.gender;
+            }
+            if d.birthday.is_none() {
+                d.birthday = self.demo.birthday;
+            }
+            if d.age.is_none() {
+                d.age = self.demo.age;
+            }
+            if d.income == 0 {
+                d.income = self.demo.income;
+            }
+            self.demo = d;
+        } else {
+            let d = &mut self.demo;
+            if d.gender == 0 {
+                d.gender = other.demo.gender;
+            }
+            if d.birthday.is_none() {
+                d.birthday = other.demo.birthday;
+            }
+            if d.age.is_none() {
+                d.age = other.demo.age;
+            }
+            if d.income == 0 {
+                d.income = other.demo.income;
+            }
+        }
+        self.location = match (self.location, other.location) {
+            (Some(a), Some(b)) => Some(if b.ms > a.ms { b } else { a }),
+            (a, b) => a.or(b),
+        };
+        for ad in other.ads {
+            match self.ads.iter_mut().find(|a| a.campaign == ad.campaign) {
+                Some(a) => {
+                    a.impressions += ad.impressions;
+                    a.clicks += ad.clicks;
+                    a.cost += ad.cost;
+                    a.last_impression_ms = a.last_impression_ms.max(ad.last_impression_ms);
+                    a.last_click_ms = a.last_click_ms.max(ad.last_click_ms);
+                }
+                None => self.ads.push(ad),
+            }
+        }
+        for s in other.seasons {
+            if let Err(i) = self.seasons.binary_search(&s) {
+                self.seasons.insert(i, s);
+            }
+        }
+        for (k, v) in other.traits {
+            if let Err(i) = self.traits.binary_search_by_key(&k, |t| t.0) {
+                self.traits.insert(i, (k, v));
+            }
+        }
+    }
+
+    /// Approximate heap bytes held by this profile (its vectors' capacity).
+    pub fn heap_bytes(&self) -> usize {
+        self.entries.capacity() * 8
+            + self.ads.capacity() * std::mem::size_of::<AdStat>()
+            + self.seasons.capacity() * 2
+            + self.traits.capacity() * 8
+    }
+}
