@@ -1,1 +1,73 @@
-fn main() {}
+//! `audex`: the command-line interface (DESIGN.md's command-line contract).
+
+mod commands;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Audex: a self-hostable audience engine on your own first-party data.
+#[derive(Parser)]
+#[command(name = "audex", version, about)]
+pub struct Cli {
+    /// Data directory.
+    #[arg(long, global = true, env = "AUDEX_DATA", default_value = "./audex-data")]
+    pub data: PathBuf,
+    /// Google Product Taxonomy file (`ID - A > B > C` lines) used to resolve categories.
+    #[arg(long, global = true, env = "AUDEX_TAXONOMY")]
+    pub taxonomy: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Generate a simulated shop: events, catalog and hidden ground truth.
+    Sim(commands::SimArgs),
+    /// Generate a demo shop, import it, and print a summary.
+    Demo(commands::DemoArgs),
+    /// Manage advertisers (tenants).
+    Advertiser {
+        #[command(subcommand)]
+        command: commands::AdvertiserCommand,
+    },
+    /// Import a product feed (Google Merchant Center columns, CSV or TSV).
+    Catalog {
+        #[command(subcommand)]
+        command: commands::CatalogCommand,
+    },
+    /// Import events: Segment NDJSON (plain or .gz) or CSV; `-` reads standard input.
+    Import(commands::ImportArgs),
+    /// Inspect people.
+    People {
+        #[command(subcommand)]
+        command: commands::PeopleCommand,
+    },
+    /// Copy a Google Product Taxonomy file into the data directory.
+    Taxonomy {
+        #[command(subcommand)]
+        command: commands::TaxonomyCommand,
+    },
+    /// Summary of an advertiser's data: events, people, log, memory.
+    Stats(commands::StatsArgs),
+    /// Write a snapshot of derived state so the next start replays only newer events.
+    Snapshot(commands::AdvertiserArg),
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("AUDEX_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}

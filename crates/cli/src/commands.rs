@@ -1,0 +1,545 @@
+//! The verbs of the `audex` command.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use audex_engine::import::{import_path, ImportOptions, ImportReport};
+use audex_engine::{Engine, EngineOptions, DEFAULT_ADVERTISER};
+use audex_model::event::{IdKind, Identifier};
+use audex_model::normalize::{normalize_email, sha256_hex};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::{Cli, Command};
+
+/// Where the Google Product Taxonomy is looked for when `--taxonomy` is not given.
+const TAXONOMY_CANDIDATES: [&str; 2] = [
+    "google-product-taxonomy.txt",
+    "../shared/data/google-product-taxonomy/taxonomy-with-ids.en-US.txt",
+];
+
+#[derive(Args)]
+pub struct SimArgs {
+    /// Number of people to simulate.
+    #[arg(long, default_value_t = 10_000)]
+    pub people: u64,
+    /// Days of activity, ending yesterday.
+    #[arg(long, default_value_t = 120)]
+    pub days: u32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output directory (events.ndjson, catalog.tsv, truth.ndjson).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Last simulated day (YYYY-MM-DD); default 2026-11-28 so runs are reproducible.
+    #[arg(long)]
+    pub end_date: Option<chrono::NaiveDate>,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    #[arg(long, default_value_t = 20_000)]
+    pub people: u64,
+    #[arg(long, default_value_t = 120)]
+    pub days: u32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Args)]
+pub struct AdvertiserArg {
+    /// Advertiser name or id.
+    #[arg(long, default_value = DEFAULT_ADVERTISER)]
+    pub advertiser: String,
+}
+
+#[derive(Subcommand)]
+pub enum AdvertiserCommand {
+    /// Register an advertiser and print its keys (the secret is shown only once).
+    Create {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List advertisers.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum CatalogCommand {
+    /// Import a product feed file.
+    Import {
+        #[command(flatten)]
+        adv: AdvertiserArg,
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TaxonomyCommand {
+    /// Validate a taxonomy file and copy it to DATA/google-product-taxonomy.txt.
+    Import { file: PathBuf },
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub adv: AdvertiserArg,
+    /// Files to import; `-` for standard input.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Exit 0 even when some events were rejected.
+    #[arg(long)]
+    pub allow_rejects: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Print `acked N` on stdout each time the first N lines are durable (for streaming).
+    #[arg(long)]
+    pub ack: bool,
+    /// Lines per durable chunk.
+    #[arg(long, default_value_t = 16_384)]
+    pub chunk_lines: usize,
+    /// Skip writing a snapshot at the end.
+    #[arg(long)]
+    pub no_snapshot: bool,
+}
+
+#[derive(Subcommand)]
+pub enum PeopleCommand {
+    /// Print one person's profile. IDENTIFIER is a userId, anonymousId, device id, email,
+    /// SHA-256 of an email or phone, or `kind:value` (e.g. `anonymous_id:abc`).
+    Show {
+        #[command(flatten)]
+        adv: AdvertiserArg,
+        identifier: String,
+        #[arg(long)]
+        json: bool,
+        /// Evaluate windows as of this time (RFC 3339); default now.
+        #[arg(long)]
+        now: Option<String>,
+    },
+}
+
+#[derive(Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub adv: AdvertiserArg,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn find_taxonomy(cli_taxonomy: &Option<PathBuf>, data: &Path) -> Option<PathBuf> {
+    if let Some(t) = cli_taxonomy {
+        return Some(t.clone());
+    }
+    if data.join("google-product-taxonomy.txt").exists() {
+        return None; // the engine picks it up itself
+    }
+    TAXONOMY_CANDIDATES
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+fn open_engine(cli: &Cli) -> Result<Engine> {
+    let taxonomy = find_taxonomy(&cli.taxonomy, &cli.data);
+    Engine::open(&cli.data, EngineOptions { taxonomy })
+        .with_context(|| format!("opening data directory {}", cli.data.display()))
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template(&format!(
+            "{what} {{bar:40}} {{percent:>3}}% {{msg}} [{{elapsed_precise}} / eta {{eta}}]"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.enable_steady_tick(Duration::from_millis(250));
+    pb
+}
+
+/// Runs a parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    match &cli.command {
+        Command::Sim(args) => sim(&cli, args).map(|_| 0),
+        Command::Demo(args) => demo(&cli, args),
+        Command::Advertiser { command } => advertiser(&cli, command),
+        Command::Catalog { command } => match command {
+            CatalogCommand::Import { adv, file, json } => catalog_import(&cli, &adv.advertiser, file, *json),
+        },
+        Command::Import(args) => import(&cli, args),
+        Command::People { command } => match command {
+            PeopleCommand::Show {
+                adv,
+                identifier,
+                json,
+                now,
+            } => people_show(&cli, &adv.advertiser, identifier, *json, now.as_deref()),
+        },
+        Command::Taxonomy { command } => match command {
+            TaxonomyCommand::Import { file } => {
+                let t = audex_engine::load_taxonomy(file)?;
+                std::fs::create_dir_all(&cli.data)?;
+                let dest = cli.data.join("google-product-taxonomy.txt");
+                std::fs::copy(file, &dest)
+                    .with_context(|| format!("copying to {}", dest.display()))?;
+                println!("{} categories → {}", t.len(), dest.display());
+                Ok(0)
+            }
+        },
+        Command::Stats(args) => stats(&cli, &args.adv.advertiser, args.json),
+        Command::Snapshot(adv) => {
+            let engine = open_engine(&cli)?;
+            let a = engine.advertiser(&adv.advertiser)?;
+            let t = Instant::now();
+            let bytes = a.snapshot()?;
+            println!(
+                "snapshot of {:?}: {:.1} MB in {:.2}s",
+                a.record.name,
+                bytes as f64 / 1e6,
+                t.elapsed().as_secs_f64()
+            );
+            Ok(0)
+        }
+    }
+}
+
+fn sim(cli: &Cli, args: &SimArgs) -> Result<audex_sim::SimSummary> {
+    let taxonomy_path = find_taxonomy(&cli.taxonomy, &cli.data)
+        .or_else(|| Some(cli.data.join("google-product-taxonomy.txt")).filter(|p| p.exists()))
+        .context("the simulator needs the Google Product Taxonomy: pass --taxonomy FILE (taxonomy-with-ids.en-US.txt from Google Merchant Center) or run `audex taxonomy import FILE`")?;
+    let mut config = audex_sim::SimConfig::new(args.people, args.out.clone(), taxonomy_path);
+    config.days = args.days;
+    config.seed = args.seed;
+    if let Some(d) = args.end_date {
+        config.end_date = d;
+    }
+    let pb = bar(args.people, "sim   ");
+    let start = Instant::now();
+    let summary = audex_sim::run(&config, &|done| pb.set_position(done))?;
+    pb.finish_and_clear();
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "sim: {} people, {} events, {} products → {} ({:.1} MB) in {:.1}s ({:.0} events/s)",
+        summary.people,
+        summary.events,
+        summary.products,
+        args.out.display(),
+        summary.bytes_written as f64 / 1e6,
+        secs,
+        summary.events as f64 / secs.max(1e-9)
+    );
+    Ok(summary)
+}
+
+fn advertiser(cli: &Cli, command: &AdvertiserCommand) -> Result<i32> {
+    let engine = open_engine(cli)?;
+    match command {
+        AdvertiserCommand::Create { name, json } => {
+            let c = engine.create_advertiser(name)?;
+            if *json {
+                println!(
+                    "{}",
+                    json!({"advertiser_id": c.advertiser_id, "name": c.name, "write_key": c.write_key,
+                           "client_id": c.client_id, "client_secret": c.client_secret})
+                );
+            } else {
+                println!("advertiser     {} (id {})", c.name, c.advertiser_id);
+                println!("write key      {}", c.write_key);
+                println!("client id      {}", c.client_id);
+                println!("client secret  {}   (shown once; store it now)", c.client_secret);
+            }
+        }
+        AdvertiserCommand::List { json } => {
+            let list = engine.advertisers()?;
+            if *json {
+                let v: Vec<_> = list
+                    .iter()
+                    .map(|a| json!({"advertiser_id": a.id, "name": a.name, "write_key": a.write_key, "client_id": a.client_id}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(v));
+            } else {
+                for a in list {
+                    println!("{}\t{}\t{}", a.id, a.name, a.write_key);
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn catalog_import(cli: &Cli, advertiser: &str, file: &Path, as_json: bool) -> Result<i32> {
+    let engine = open_engine(cli)?;
+    let adv = engine.advertiser(advertiser)?;
+    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let parsed = audex_model::catalog::parse_feed(std::io::BufReader::new(f), engine.taxonomy())
+        .with_context(|| format!("reading product feed {}", file.display()))?;
+    let rejected = parsed.rejected.len();
+    let n = adv.upsert_products(parsed.products)?;
+    if as_json {
+        println!(
+            "{}",
+            json!({"products": n, "rejected": parsed.rejected.iter().map(|r| json!({"line": r.line, "column": r.column, "message": r.message})).collect::<Vec<_>>()})
+        );
+    } else {
+        println!("catalog: {n} products imported, {rejected} rows rejected");
+        for r in parsed.rejected.iter().take(20) {
+            eprintln!(
+                "  {}:{}: {}{}",
+                file.display(),
+                r.line,
+                r.column.as_deref().map(|c| format!("{c}: ")).unwrap_or_default(),
+                r.message
+            );
+        }
+    }
+    Ok(0)
+}
+
+fn import(cli: &Cli, args: &ImportArgs) -> Result<i32> {
+    let engine = open_engine(cli)?;
+    let adv = engine.advertiser(&args.adv.advertiser)?;
+    let mut total = ImportReport::default();
+    let start = Instant::now();
+    for file in &args.files {
+        let stdin = file == Path::new("-");
+        let len = if stdin {
+            0
+        } else {
+            std::fs::metadata(file)
+                .with_context(|| format!("reading {}", file.display()))?
+                .len()
+        };
+        let show_bar = !stdin && !args.ack;
+        let pb = if show_bar {
+            bar(len, "import")
+        } else {
+            ProgressBar::hidden()
+        };
+        let options = ImportOptions {
+            chunk_lines: args.chunk_lines,
+            flush_when_idle: stdin,
+            received_at_ms: None,
+        };
+        let ack = args.ack;
+        let t = Instant::now();
+        let report = import_path(&adv, file, &options, &mut |p| {
+            if ack {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "acked {}", p.lines);
+                let _ = out.flush();
+            }
+            pb.set_position(p.bytes);
+            pb.set_message(format!(
+                "{} events, {:.0}/s",
+                p.accepted,
+                p.accepted as f64 / t.elapsed().as_secs_f64().max(1e-9)
+            ));
+        })
+        .with_context(|| format!("importing {}", file.display()))?;
+        pb.finish_and_clear();
+        if !args.json {
+            print_import(file, &report);
+        }
+        for r in &report.rejected.kept {
+            if total.rejected.kept.len() < 1000 {
+                total.rejected.kept.push(r.clone());
+            }
+        }
+        total.lines += report.lines;
+        total.bytes += report.bytes;
+        total.accepted += report.accepted;
+        total.duplicates += report.duplicates;
+        total.rejected.total += report.rejected.total;
+    }
+    total.seconds = start.elapsed().as_secs_f64();
+    if !args.no_snapshot {
+        adv.snapshot()?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&total)?);
+    }
+    if total.rejected.total > 0 && !args.allow_rejects {
+        eprintln!(
+            "{} events rejected; nothing else was lost. Fix them or pass --allow-rejects.",
+            total.rejected.total
+        );
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+fn print_import(file: &Path, r: &ImportReport) {
+    println!(
+        "{}: {} lines, {} accepted, {} duplicates, {} rejected in {:.1}s ({:.0} events/s, {:.1} MB/s)",
+        file.display(),
+        r.lines,
+        r.accepted,
+        r.duplicates,
+        r.rejected.total,
+        r.seconds,
+        r.accepted as f64 / r.seconds.max(1e-9),
+        r.bytes as f64 / 1e6 / r.seconds.max(1e-9)
+    );
+    for rej in r.rejected.kept.iter().take(20) {
+        let batch = if rej.index > 0 {
+            format!(" (batch item {})", rej.index)
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "  {}:{}{}: {}: {}",
+            file.display(),
+            rej.line,
+            batch,
+            rej.field,
+            rej.message
+        );
+    }
+    if r.rejected.total > 20 {
+        eprintln!("  … and {} more", r.rejected.total - 20);
+    }
+}
+
+/// Turns what a user typed into candidate identifiers.
+pub fn identifier_candidates(s: &str) -> Vec<Identifier> {
+    if let Some((kind, value)) = s.split_once(':') {
+        if let Some(k) = IdKind::parse(kind) {
+            return vec![Identifier::new(k, value)];
+        }
+    }
+    let mut out = vec![
+        Identifier::new(IdKind::UserId, s),
+        Identifier::new(IdKind::AnonymousId, s),
+        Identifier::new(IdKind::DeviceId, s.to_ascii_lowercase()),
+    ];
+    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let h = s.to_ascii_lowercase();
+        out.push(Identifier::new(IdKind::EmailSha256, h.clone()));
+        out.push(Identifier::new(IdKind::PhoneSha256, h));
+    }
+    if let Some(e) = normalize_email(s) {
+        out.push(Identifier::new(IdKind::EmailSha256, sha256_hex(&e)));
+    }
+    out
+}
+
+fn parse_now(now: Option<&str>) -> Result<i64> {
+    match now {
+        None => Ok(audex_engine::now_ms()),
+        Some(s) => Ok(chrono::DateTime::parse_from_rfc3339(s)
+            .with_context(|| format!("--now {s:?} is not an RFC 3339 time"))?
+            .timestamp_millis()),
+    }
+}
+
+fn people_show(cli: &Cli, advertiser: &str, identifier: &str, as_json: bool, now: Option<&str>) -> Result<i32> {
+    let now_ms = parse_now(now)?;
+    let engine = open_engine(cli)?;
+    let adv = engine.advertiser(advertiser)?;
+    let state = adv.state()?;
+    let person = identifier_candidates(identifier)
+        .iter()
+        .find_map(|id| state.profiles.person(id));
+    let Some(person) = person else {
+        eprintln!("no person with identifier {identifier:?} in advertiser {:?}", adv.record.name);
+        return Ok(1);
+    };
+    let Some(view) = audex_engine::view::profile_json(&state.profiles, person, now_ms) else {
+        bail!("person {person} has no profile");
+    };
+    if as_json {
+        println!("{}", serde_json::to_string(&view)?);
+    } else {
+        println!("{}", serde_json::to_string_pretty(&view)?);
+    }
+    Ok(0)
+}
+
+fn stats(cli: &Cli, advertiser: &str, as_json: bool) -> Result<i32> {
+    let engine = open_engine(cli)?;
+    let t = Instant::now();
+    let adv = engine.advertiser(advertiser)?;
+    let open_secs = t.elapsed().as_secs_f64();
+    let state = adv.state()?;
+    let people = state.profiles.people();
+    let heap = state.profiles.heap_bytes();
+    let log = adv.log_stats();
+    let per_person = |b: usize| if people > 0 { b as f64 / people as f64 } else { 0.0 };
+    let v = json!({
+        "advertiser": adv.record.name,
+        "people": people,
+        "person_ids": state.profiles.identity.len(),
+        "events": state.events,
+        "products": adv.catalog()?.len(),
+        "log_bytes": log.bytes_on_disk,
+        "log_records": log.records,
+        "profile_bytes_per_person": per_person(heap.profiles),
+        "identity_bytes_per_person": per_person(heap.identity),
+        "dictionary_bytes": heap.dictionaries,
+        "dedup_entries": state.seen.len(),
+        "open_seconds": open_secs,
+        "open": adv.open_report,
+    });
+    if as_json {
+        println!("{v}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    }
+    Ok(0)
+}
+
+fn demo(cli: &Cli, args: &DemoArgs) -> Result<i32> {
+    let out = cli.data.join("demo-input");
+    let summary = sim(
+        cli,
+        &SimArgs {
+            people: args.people,
+            days: args.days,
+            seed: args.seed,
+            out: out.clone(),
+            end_date: None,
+        },
+    )?;
+    let engine = open_engine(cli)?;
+    let adv = engine.advertiser(DEFAULT_ADVERTISER)?;
+    let f = std::fs::File::open(out.join("catalog.tsv"))?;
+    let feed = audex_model::catalog::parse_feed(std::io::BufReader::new(f), engine.taxonomy())?;
+    let products = adv.upsert_products(feed.products)?;
+    let events = out.join("events.ndjson");
+    let len = std::fs::metadata(&events)?.len();
+    let pb = bar(len, "import");
+    let report = import_path(&adv, &events, &ImportOptions::default(), &mut |p| {
+        pb.set_position(p.bytes)
+    })?;
+    pb.finish_and_clear();
+    adv.snapshot()?;
+    print_import(&events, &report);
+    let state = adv.state()?;
+    let heap = state.profiles.heap_bytes();
+    let people = state.profiles.people().max(1);
+    println!(
+        "demo shop: {} simulated people, {} products, {} events stored; {} people after identity resolution ({:.0} profile bytes/person)",
+        summary.people,
+        products,
+        state.events,
+        state.profiles.people(),
+        heap.profiles as f64 / people as f64
+    );
+    println!(
+        "try: audex people show --data {} <userId or anonymousId from {}>",
+        cli.data.display(),
+        out.join("truth.ndjson").display()
+    );
+    Ok(0)
+}
