@@ -458,12 +458,113 @@ fn people_show(cli: &Cli, advertiser: &str, identifier: &str, as_json: bool, now
     let Some(view) = audex_engine::view::profile_json(&state.profiles, person, now_ms) else {
         bail!("person {person} has no profile");
     };
-    if as_json {
-        println!("{}", serde_json::to_string(&view)?);
+    let text = if as_json {
+        serde_json::to_string(&view)?
     } else {
-        println!("{}", serde_json::to_string_pretty(&view)?);
-    }
+        render_profile(&view, engine.taxonomy())
+    };
+    write_stdout(&text)?;
     Ok(0)
+}
+
+/// Writes to stdout; a closed pipe (`audex … | head`) ends quietly instead of panicking.
+fn write_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        other => Ok(other?),
+    }
+}
+
+/// A person's profile as a few readable lines.
+fn render_profile(v: &serde_json::Value, taxonomy: Option<&audex_model::taxonomy::ProductTaxonomy>) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let str_of = |x: &serde_json::Value| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string());
+    let _ = writeln!(s, "person {}", v["person"]);
+    for id in v["identifiers"].as_array().into_iter().flatten() {
+        let _ = writeln!(s, "  {:<13} {}", str_of(&id["type"]), str_of(&id["value"]));
+    }
+    let _ = writeln!(
+        s,
+        "seen {} → {}, {} events, {} orders, spend {}",
+        str_of(&v["first_seen"]),
+        str_of(&v["last_seen"]),
+        v["events"],
+        v["orders"],
+        v["spend"]
+    );
+    let _ = writeln!(s, "activity            web 7d/30d/90d/540d     app 7d/30d/90d/540d");
+    if let Some(act) = v["activity_7_30_90_540_days"].as_object() {
+        for (kind, c) in act {
+            let fmt = |ch: &str| {
+                c[ch].as_array()
+                    .map(|a| a.iter().map(|x| format!("{x:>4}")).collect::<Vec<_>>().join(""))
+                    .unwrap_or_default()
+            };
+            let _ = writeln!(s, "  {:<22}{}    {}", kind, fmt("web"), fmt("app"));
+        }
+    }
+    let cats: Vec<String> = v["top_categories"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let id = c["id"].as_u64().unwrap_or(0) as u32;
+            let name = taxonomy
+                .and_then(|t| t.get(id))
+                .map(|c| c.path.clone())
+                .unwrap_or_else(|| id.to_string());
+            format!("{name} ({})", c["count"])
+        })
+        .collect();
+    if !cats.is_empty() {
+        let _ = writeln!(s, "categories  {}", cats.join("; "));
+    }
+    let brands: Vec<String> = v["top_brands"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|b| format!("{} ({})", str_of(&b["brand"]), b["count"]))
+        .collect();
+    if !brands.is_empty() {
+        let _ = writeln!(s, "brands      {}", brands.join(", "));
+    }
+    let products: Vec<String> = v["recent_products"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| format!("{} {} {}", str_of(&p["date"]), str_of(&p["event"]), str_of(&p["product_id"])))
+        .collect();
+    if !products.is_empty() {
+        let _ = writeln!(s, "recent products\n  {}", products.join("\n  "));
+    }
+    let d = &v["demographics"];
+    let _ = writeln!(s, "demographics gender {}, age {}, income {}", str_of(&d["gender"]), str_of(&d["age"]), str_of(&d["income"]));
+    if !v["location"].is_null() {
+        let _ = writeln!(s, "location    {}, {} ({})", v["location"]["lat"], v["location"]["lon"], str_of(&v["location"]["at"]));
+    }
+    for a in v["ads"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            s,
+            "ads         campaign {}: {} impressions, {} clicks, cost {}",
+            str_of(&a["campaign_id"]), a["impressions"], a["clicks"], a["cost"]
+        );
+    }
+    let seasons: Vec<String> = v["seasons"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| format!("{} {}", str_of(&x["season"]), x["year"]))
+        .collect();
+    if !seasons.is_empty() {
+        let _ = writeln!(s, "seasons     {}", seasons.join(", "));
+    }
+    if let Some(t) = v["traits"].as_object().filter(|t| !t.is_empty()) {
+        let pairs: Vec<String> = t.iter().map(|(k, x)| format!("{k}={}", str_of(x))).collect();
+        let _ = writeln!(s, "traits      {}", pairs.join(", "));
+    }
+    s.trim_end().to_string()
 }
 
 fn stats(cli: &Cli, advertiser: &str, as_json: bool) -> Result<i32> {

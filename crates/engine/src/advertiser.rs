@@ -277,8 +277,9 @@ impl Advertiser {
         for p in products {
             catalog.upsert(p);
         }
-        if let Some(t) = self.taxonomy.as_deref() {
-            catalog.rebuild_tiers(t);
+        match self.taxonomy.as_deref() {
+            Some(t) => catalog.rebuild_tiers(t),
+            None => catalog.rebuild_tiers_flat(),
         }
         snapshot::save_catalog(&self.dir.join("catalog.bin"), &catalog)?;
         Ok(n)

@@ -10,6 +10,8 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use audex_model::catalog::{Delimiter, DelimitedReader, RecordError};
+
 use crate::advertiser::{Advertiser, Rejections};
 use crate::ingest::{parse_lines, InputLine, Parsed, Rejection};
 use crate::{now_ms, EngineError};
@@ -150,58 +152,87 @@ pub fn import_path(
     })
 }
 
+/// Where chunks come from: NDJSON lines, or CSV records turned into JSON.
+enum Source<'a> {
+    Lines(Box<dyn BufRead + Send + 'a>),
+    Csv {
+        reader: DelimitedReader<Box<dyn BufRead + Send + 'a>>,
+        header: Option<Vec<String>>,
+    },
+}
+
 /// Reads input in chunks of lines (NDJSON) or records (CSV, turned into JSON).
 struct ChunkReader<'a> {
-    reader: Box<dyn BufRead + Send + 'a>,
+    input: Source<'a>,
     source: String,
-    format: Format,
     chunk_lines: usize,
     flush_when_idle: bool,
-    csv_header: Option<Vec<String>>,
     line_no: u64,
     bytes: u64,
 }
 
 impl ChunkReader<'_> {
+    /// The next line and its 1-based number, or `None` at the end of the input.
+    fn next_line(&mut self) -> Result<Option<InputLine>, EngineError> {
+        let io_err = |source: &str, e| EngineError::io(Path::new(source), e);
+        match &mut self.input {
+            Source::Lines(reader) => {
+                let mut buf = Vec::new();
+                let n = reader
+                    .read_until(b'\n', &mut buf)
+                    .map_err(|e| io_err(&self.source, e))?;
+                if n == 0 {
+                    return Ok(None);
+                }
+                self.bytes += n as u64;
+                self.line_no += 1;
+                Ok(Some(InputLine {
+                    line: self.line_no,
+                    bytes: buf,
+                }))
+            }
+            Source::Csv { reader, header } => loop {
+                let record = match reader.next_record() {
+                    Ok(Some(r)) => r,
+                    Ok(None) => return Ok(None),
+                    Err(RecordError::Io(e)) => return Err(io_err(&self.source, e)),
+                    Err(RecordError::UnterminatedQuote { line }) => {
+                        // Reported as a rejected line, like any other malformed input.
+                        return Ok(Some(InputLine {
+                            line: line as u64,
+                            bytes: b"unterminated quoted CSV field".to_vec(),
+                        }));
+                    }
+                };
+                self.bytes += record.fields.iter().map(|f| f.len() as u64 + 1).sum::<u64>();
+                match header {
+                    None => *header = Some(record.fields),
+                    Some(h) => {
+                        return Ok(Some(InputLine {
+                            line: record.line as u64,
+                            bytes: csv_row_to_json(h, &record.fields),
+                        }));
+                    }
+                }
+            },
+        }
+    }
+
+    fn input_idle(&mut self) -> bool {
+        match &mut self.input {
+            Source::Lines(r) => r.fill_buf().map(|b| b.is_empty()).unwrap_or(true),
+            Source::Csv { .. } => false,
+        }
+    }
+
     fn next_chunk(&mut self) -> Result<Vec<InputLine>, EngineError> {
         let mut chunk = Vec::with_capacity(self.chunk_lines.min(1 << 16));
-        loop {
-            let mut buf = Vec::new();
-            let n = match self.format {
-                Format::Ndjson => self.reader.read_until(b'\n', &mut buf),
-                Format::Csv => read_csv_record(&mut self.reader, &mut buf),
+        while let Some(line) = self.next_line()? {
+            if !line.bytes.iter().all(u8::is_ascii_whitespace) {
+                chunk.push(line);
             }
-            .map_err(|e| EngineError::io(Path::new(&self.source), e))?;
-            if n == 0 {
-                break;
-            }
-            self.bytes += n as u64;
-            self.line_no += 1;
-            let first_line = self.line_no;
-            if self.format == Format::Csv {
-                let inner_newlines = buf.iter().filter(|&&b| b == b'\n').count();
-                self.line_no += inner_newlines.saturating_sub(1) as u64;
-                let fields = split_csv_record(&buf);
-                match &self.csv_header {
-                    None => {
-                        self.csv_header = Some(fields);
-                        continue;
-                    }
-                    Some(header) => buf = csv_row_to_json(header, &fields),
-                }
-            }
-            if !buf.iter().all(u8::is_ascii_whitespace) {
-                chunk.push(InputLine {
-                    line: first_line,
-                    bytes: buf,
-                });
-            }
-            if chunk.len() >= self.chunk_lines {
-                break;
-            }
-            if self.flush_when_idle
-                && !chunk.is_empty()
-                && self.reader.fill_buf().map(|b| b.is_empty()).unwrap_or(true)
+            if chunk.len() >= self.chunk_lines
+                || (self.flush_when_idle && !chunk.is_empty() && self.input_idle())
             {
                 break;
             }
@@ -222,13 +253,18 @@ pub fn import_reader(
     let start = Instant::now();
     let mut report = ImportReport::default();
     let received = || options.received_at_ms.unwrap_or_else(now_ms);
+    let input = match format {
+        Format::Ndjson => Source::Lines(reader),
+        Format::Csv => Source::Csv {
+            reader: DelimitedReader::new(reader, Some(Delimiter::Comma)),
+            header: None,
+        },
+    };
     let mut chunks = ChunkReader {
-        reader,
+        input,
         source: source.to_string(),
-        format,
         chunk_lines: options.chunk_lines.max(1),
         flush_when_idle: options.flush_when_idle,
-        csv_header: None,
         line_no: 0,
         bytes: 0,
     };
@@ -277,46 +313,6 @@ fn store_chunk(
     report.accepted = outcome.accepted;
     report.duplicates = outcome.duplicates;
     Ok(report)
-}
-
-/// Reads one CSV record (which may span lines inside quotes) including its newline.
-fn read_csv_record(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-    let mut total = 0;
-    loop {
-        let n = reader.read_until(b'\n', buf)?;
-        total += n;
-        if n == 0 {
-            return Ok(total);
-        }
-        let quotes = buf.iter().filter(|&&b| b == b'"').count();
-        if quotes % 2 == 0 {
-            return Ok(total);
-        }
-    }
-}
-
-/// Splits one CSV record into fields (RFC 4180 quoting).
-fn split_csv_record(rec: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(rec);
-    let text = text.trim_end_matches(['\n', '\r']);
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut in_quotes = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, in_quotes) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', true) => in_quotes = false,
-            ('"', false) if cur.is_empty() => in_quotes = true,
-            (',', false) => fields.push(std::mem::take(&mut cur)),
-            (c, _) => cur.push(c),
-        }
-    }
-    fields.push(cur);
-    fields
 }
 
 /// Turns a CSV row into Segment JSON: dotted headers nest (`properties.price`), numeric-looking
@@ -368,10 +364,15 @@ fn csv_row_to_json(header: &[String], fields: &[String]) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    fn fields(s: &str) -> Vec<String> {
+        let mut r = DelimitedReader::new(s.as_bytes(), Some(Delimiter::Comma));
+        r.next_record().ok().flatten().map(|r| r.fields).unwrap_or_default()
+    }
+
     #[test]
     fn csv_rows_nest_and_type() {
-        let header = split_csv_record(b"type,event,userId,properties.price,properties.sku,context.ip\n");
-        let row = split_csv_record(b"track,\"Order, Completed\",u1,12.5,007,1.2.3.4\n");
+        let header = fields("type,event,userId,properties.price,properties.sku,context.ip\n");
+        let row = fields("track,\"Order, Completed\",u1,12.5,007,1.2.3.4\n");
         let v: Value = serde_json::from_slice(&csv_row_to_json(&header, &row)).unwrap_or(Value::Null);
         assert_eq!(v["event"], "Order, Completed");
         assert_eq!(v["properties"]["price"], 12.5);

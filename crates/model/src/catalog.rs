@@ -944,6 +944,18 @@ impl Catalog {
     /// a category) use the whole catalog. Currencies are not converted: a catalog is assumed
     /// to be priced in one currency.
     pub fn rebuild_tiers(&mut self, taxonomy: &ProductTaxonomy) {
+        self.tiers = self.tier_table(Some(taxonomy));
+    }
+
+    /// [`Catalog::rebuild_tiers`] for a deployment without the Google taxonomy file: a
+    /// category with at least [`MIN_PRICED_FOR_TIERS`] priced products gets its own terciles
+    /// (its own products only, as the tree is unknown); every other price is compared with
+    /// the whole catalog.
+    pub fn rebuild_tiers_flat(&mut self) {
+        self.tiers = self.tier_table(None);
+    }
+
+    fn tier_table(&self, taxonomy: Option<&ProductTaxonomy>) -> TierTable {
         let mut all = Vec::with_capacity(self.products.len());
         let mut per_category: FxHashMap<u32, Vec<f64>> = FxHashMap::default();
         for p in &self.products {
@@ -951,35 +963,53 @@ impl Catalog {
                 continue;
             };
             all.push(price);
-            if let Some(c) = p.category {
-                for a in taxonomy.ancestors(c) {
-                    per_category.entry(a).or_default().push(price);
+            match (p.category, taxonomy) {
+                (Some(c), Some(t)) => {
+                    for a in t.ancestors(c) {
+                        per_category.entry(a).or_default().push(price);
+                    }
                 }
+                (Some(c), None) => per_category.entry(c).or_default().push(price),
+                (None, _) => {}
             }
         }
         let mut table = TierTable {
             overall: TierBounds::of(&mut all, None),
             ..TierTable::default()
         };
+        // Categories in a deterministic order: taxonomy order, or by id without one.
+        let order: Vec<u32> = match taxonomy {
+            Some(t) => t.iter().map(|c| c.id).collect(),
+            None => {
+                let mut ids: Vec<u32> = per_category.keys().copied().collect();
+                ids.sort_unstable();
+                ids
+            }
+        };
         let mut own: FxHashMap<u32, u32> = FxHashMap::default();
-        for c in taxonomy.iter() {
-            let Some(prices) = per_category.get_mut(&c.id) else {
+        for id in &order {
+            let Some(prices) = per_category.get_mut(id) else {
                 continue;
             };
             if prices.len() < MIN_PRICED_FOR_TIERS {
                 continue;
             }
-            if let Some(b) = TierBounds::of(prices, Some(c.id)) {
-                own.insert(c.id, table.bounds.len() as u32);
+            if let Some(b) = TierBounds::of(prices, Some(*id)) {
+                own.insert(*id, table.bounds.len() as u32);
                 table.bounds.push(b);
             }
         }
-        for c in taxonomy.iter() {
-            if let Some(i) = taxonomy.ancestors(c.id).find_map(|a| own.get(&a).copied()) {
-                table.by_category.insert(c.id, i);
+        match taxonomy {
+            Some(t) => {
+                for c in t.iter() {
+                    if let Some(i) = t.ancestors(c.id).find_map(|a| own.get(&a).copied()) {
+                        table.by_category.insert(c.id, i);
+                    }
+                }
             }
+            None => table.by_category = own,
         }
-        self.tiers = table;
+        table
     }
 
     /// The bounds [`Catalog::price_tier`] uses for a category: its own, its nearest qualifying

@@ -253,7 +253,8 @@ pub fn normalize_email_with(raw: &str, rules: EmailRules) -> Option<String> {
     } else {
         local.to_owned()
     };
-    if local.is_empty() {
+    // Stripping a `+suffix` can leave an empty local part or a trailing dot (`a.+b`).
+    if !valid_local_part(&local) {
         return None;
     }
     let domain = if domain == "googlemail.com" && rules.googlemail_to_gmail {

@@ -321,6 +321,31 @@ fn tiers_fall_back_to_the_nearest_ancestor_then_the_catalog() {
 }
 
 #[test]
+fn flat_tiers_without_a_taxonomy() {
+    // Category 11 has 5 priced products, 12 has 2 (falls back to the whole catalog: no tree).
+    let mut c: Catalog = [10.0, 20.0, 30.0, 40.0, 50.0]
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| product(&format!("r{i}"), Some(11), Some(p)))
+        .chain([
+            product("b0", Some(12), Some(500.0)),
+            product("b1", Some(12), Some(900.0)),
+        ])
+        .collect();
+    c.rebuild_tiers_flat();
+    assert_eq!(c.tier_bounds(11).and_then(|b| b.category), Some(11));
+    assert_eq!(c.tier_bounds(12).and_then(|b| b.category), None);
+    assert_eq!(c.price_tier(11, 45.0), PriceTier::High);
+    assert_eq!(
+        c.price_tier(12, 45.0),
+        PriceTier::Medium,
+        "catalog terciles of [10, 20, 30, 40, 50, 500, 900] are 30 and 50"
+    );
+    assert_eq!(c.price_tier(12, 25.0), PriceTier::Low);
+    assert_eq!(c.product_price_tier("b1"), Some(PriceTier::High));
+}
+
+#[test]
 fn empty_catalog_is_all_medium() {
     let mut c = Catalog::new();
     assert_eq!(c.price_tier(11, 10.0), PriceTier::Medium);

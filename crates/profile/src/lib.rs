@@ -313,7 +313,11 @@ impl ProfileStore {
         let category = p
             .category
             .as_deref()
-            .and_then(|c| reference.taxonomy.and_then(|t| t.resolve(c)))
+            .and_then(|c| {
+                reference
+                    .taxonomy
+                    .and_then(|t| t.resolve(c).or_else(|| t.by_name(c)))
+            })
             .or_else(|| catalog_product.and_then(|cp| cp.category));
         let brand = p
             .brand
