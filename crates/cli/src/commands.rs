@@ -363,6 +363,7 @@ fn import(cli: &Cli, args: &ImportArgs) -> Result<i32> {
         total.rejected.total += report.rejected.total;
     }
     total.seconds = start.elapsed().as_secs_f64();
+    adv.compact()?;
     if !args.no_snapshot {
         adv.snapshot()?;
     }
@@ -624,6 +625,7 @@ fn demo(cli: &Cli, args: &DemoArgs) -> Result<i32> {
         pb.set_position(p.bytes)
     })?;
     pb.finish_and_clear();
+    adv.compact()?;
     adv.snapshot()?;
     print_import(&events, &report);
     let state = adv.state()?;

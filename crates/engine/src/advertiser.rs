@@ -285,6 +285,16 @@ impl Advertiser {
         Ok(n)
     }
 
+    /// Releases spare memory held by profiles (after a bulk import).
+    pub fn compact(&self) -> Result<(), EngineError> {
+        self.state
+            .write()
+            .map_err(|_| EngineError::Poisoned)?
+            .profiles
+            .compact();
+        Ok(())
+    }
+
     /// Writes a snapshot of the derived state at its log position, so the next open replays
     /// only what came after. Returns the snapshot's size in bytes.
     pub fn snapshot(&self) -> Result<u64, EngineError> {

@@ -426,6 +426,17 @@ impl ProfileStore {
         self.event_names.rebuild_index();
     }
 
+    /// Releases spare vector capacity (after a bulk import).
+    pub fn compact(&mut self) {
+        for p in &mut self.profiles {
+            p.entries.shrink_to_fit();
+            p.ads.shrink_to_fit();
+            p.seasons.shrink_to_fit();
+            p.traits.shrink_to_fit();
+        }
+        self.profiles.shrink_to_fit();
+    }
+
     /// Approximate heap bytes of profiles, identity and dictionaries.
     pub fn heap_bytes(&self) -> HeapBytes {
         HeapBytes {

@@ -1,0 +1,113 @@
+//! Reading the Google Product Taxonomy (`ID - A > B > C` per line, `#` comments) at run time.
+
+use std::path::Path;
+
+use crate::SimError;
+
+/// One category of the Google Product Taxonomy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoogleCategory {
+    /// Numeric Google category id.
+    pub id: u32,
+    /// Full path text, segments joined by `" > "`.
+    pub path: String,
+    /// Whether another category lies below this one.
+    pub has_children: bool,
+}
+
+impl GoogleCategory {
+    /// The last path segment, e.g. `Dog Food`.
+    pub fn leaf_name(&self) -> &str {
+        self.path.rsplit(" > ").next().unwrap_or(&self.path)
+    }
+
+    /// Number of path segments.
+    pub fn depth(&self) -> usize {
+        self.path.split(" > ").count()
+    }
+}
+
+/// Reads and parses the taxonomy file at `path`.
+pub fn read_google_taxonomy(path: &Path) -> Result<Vec<GoogleCategory>, SimError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SimError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_google_taxonomy(&text, path)
+}
+
+/// Parses taxonomy text; `path` is only used in error messages.
+pub fn parse_google_taxonomy(text: &str, path: &Path) -> Result<Vec<GoogleCategory>, SimError> {
+    let mut out: Vec<GoogleCategory> = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim_end_matches('\r').trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = |message: &str| SimError::Taxonomy {
+            path: path.to_path_buf(),
+            line: n + 1,
+            message: message.to_string(),
+        };
+        let (id, cat) = line
+            .split_once(" - ")
+            .ok_or_else(|| bad("expected `ID - Category > Path`"))?;
+        let id: u32 = id
+            .trim()
+            .parse()
+            .map_err(|_| bad("category id is not a number"))?;
+        let cat = cat.trim();
+        if cat.is_empty() {
+            return Err(bad("empty category path"));
+        }
+        out.push(GoogleCategory {
+            id,
+            path: cat.to_string(),
+            has_children: false,
+        });
+    }
+    if out.is_empty() {
+        return Err(SimError::Taxonomy {
+            path: path.to_path_buf(),
+            line: 0,
+            message: "no categories found".to_string(),
+        });
+    }
+    // A category has children when some other path extends it by " > ".
+    let mut sorted: Vec<usize> = (0..out.len()).collect();
+    sorted.sort_by(|&a, &b| out[a].path.cmp(&out[b].path));
+    for w in sorted.windows(2) {
+        let (a, b) = (&out[w[0]].path, &out[w[1]].path);
+        if b.len() > a.len() && b.starts_with(a.as_str()) && b[a.len()..].starts_with(" > ") {
+            out[w[0]].has_children = true;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_marks_children() {
+        let text = "# Google_Product_Taxonomy_Version: 2021-09-21\n1 - Animals & Pet Supplies\n\
+                    2 - Animals & Pet Supplies > Pet Supplies\n3 - Animals & Pet Supplies > Pet Supplies > Bird Supplies\r\n\
+                    3237 - Animals & Pet Supplies > Live Animals";
+        let cats = parse_google_taxonomy(text, Path::new("x")).unwrap();
+        assert_eq!(cats.len(), 4);
+        assert!(cats[0].has_children);
+        assert!(cats[1].has_children);
+        assert!(!cats[2].has_children);
+        assert!(!cats[3].has_children);
+        assert_eq!(cats[2].leaf_name(), "Bird Supplies");
+        assert_eq!(cats[2].depth(), 3);
+    }
+
+    #[test]
+    fn reports_line_numbers() {
+        let err = parse_google_taxonomy("# h\n1 - A\nnonsense\n", Path::new("tax.txt")).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("tax.txt") && msg.contains(":3"), "{msg}");
+    }
+}
