@@ -418,10 +418,10 @@ pub fn parse_event(value: Value, received_at_ms: i64) -> Result<Event, Validatio
     let (products, revenue, currency) = commerce_fields(kind, &properties)?;
     let ad = if matches!(kind, EventKind::AdImpression | EventKind::AdClicked) {
         Some(AdInfo {
-            campaign_id: scalar_string(&properties, "campaign_id", "/properties/campaign_id")?,
-            creative_id: scalar_string(&properties, "creative_id", "/properties/creative_id")?,
-            cost: non_negative(&properties, "cost", "/properties/cost")?,
-            currency: scalar_string(&properties, "currency", "/properties/currency")?,
+            campaign_id: scalar_string(&properties, "campaign_id", "/properties")?,
+            creative_id: scalar_string(&properties, "creative_id", "/properties")?,
+            cost: non_negative(&properties, "cost", "/properties")?,
+            currency: scalar_string(&properties, "currency", "/properties")?,
         })
     } else {
         None
@@ -580,54 +580,62 @@ fn optional_string(
     }
 }
 
-/// A string or number field rendered as a string (ids are often sent as numbers).
+/// A string or number field rendered as a string (ids are often sent as numbers). `base` is
+/// the JSON pointer of `obj`; the field's pointer is only built for an error.
 fn scalar_string(
     obj: &Map<String, Value>,
     key: &str,
-    path: &str,
+    base: &str,
 ) -> Result<Option<String>, ValidationError> {
+    let path = || format!("{base}/{key}");
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err(ValidationError::new(path, "must be a string or a number")),
+        Some(_) => Err(ValidationError::new(path(), "must be a string or a number")),
     }
 }
 
+/// A number field (numeric strings accepted). `base` is the JSON pointer of `obj`.
 fn number_field(
     obj: &Map<String, Value>,
     key: &str,
-    path: &str,
+    base: &str,
 ) -> Result<Option<f64>, ValidationError> {
+    let path = || format!("{base}/{key}");
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n
             .as_f64()
             .filter(|f| f.is_finite())
             .map(Some)
-            .ok_or_else(|| ValidationError::new(path, "must be a finite number")),
+            .ok_or_else(|| ValidationError::new(path(), "must be a finite number")),
         Some(Value::String(s)) => match s.trim().parse::<f64>() {
             Ok(f) if f.is_finite() => Ok(Some(f)),
             _ => Err(ValidationError::new(
-                path,
+                path(),
                 format!("expected a number, found the string {s:?}"),
             )),
         },
         Some(other) => Err(ValidationError::new(
-            path,
+            path(),
             format!("expected a number, found {}", json_type(other)),
         )),
     }
 }
 
+/// A number field that must not be negative.
 fn non_negative(
     obj: &Map<String, Value>,
     key: &str,
-    path: &str,
+    base: &str,
 ) -> Result<Option<f64>, ValidationError> {
-    match number_field(obj, key, path)? {
-        Some(f) if f < 0.0 => Err(ValidationError::new(path, "must not be negative")),
+    match number_field(obj, key, base)? {
+        Some(f) if f < 0.0 => Err(ValidationError::new(
+            format!("{base}/{key}"),
+            "must not be negative",
+        )),
         other => Ok(other),
     }
 }
@@ -644,15 +652,13 @@ fn json_type(v: &Value) -> &'static str {
 }
 
 fn product_ref(obj: &Map<String, Value>, base: &str) -> Result<ProductRef, ValidationError> {
-    let p = |k: &str| format!("{base}/{k}");
     let product = ProductRef {
-        product_id: scalar_string(obj, "product_id", &p("product_id"))?
-            .or(scalar_string(obj, "id", &p("id"))?),
-        sku: scalar_string(obj, "sku", &p("sku"))?,
-        category: scalar_string(obj, "category", &p("category"))?,
-        brand: scalar_string(obj, "brand", &p("brand"))?,
-        price: non_negative(obj, "price", &p("price"))?,
-        quantity: non_negative(obj, "quantity", &p("quantity"))?,
+        product_id: scalar_string(obj, "product_id", base)?.or(scalar_string(obj, "id", base)?),
+        sku: scalar_string(obj, "sku", base)?,
+        category: scalar_string(obj, "category", base)?,
+        brand: scalar_string(obj, "brand", base)?,
+        price: non_negative(obj, "price", base)?,
+        quantity: non_negative(obj, "quantity", base)?,
     };
     Ok(product)
 }
@@ -663,7 +669,7 @@ fn commerce_fields(
     kind: EventKind,
     props: &Map<String, Value>,
 ) -> Result<Commerce, ValidationError> {
-    let currency = scalar_string(props, "currency", "/properties/currency")?;
+    let currency = scalar_string(props, "currency", "/properties")?;
     // Prices and amounts are checked on every event: a negative price is wrong anywhere.
     let mut products = Vec::new();
     let single = product_ref(props, "/properties")?;
@@ -688,9 +694,9 @@ fn commerce_fields(
             ));
         }
     }
-    let revenue_field = non_negative(props, "revenue", "/properties/revenue")?;
-    let total_field = non_negative(props, "total", "/properties/total")?;
-    non_negative(props, "value", "/properties/value")?;
+    let revenue_field = non_negative(props, "revenue", "/properties")?;
+    let total_field = non_negative(props, "total", "/properties")?;
+    non_negative(props, "value", "/properties")?;
     let revenue = match kind {
         EventKind::OrderCompleted | EventKind::OrderRefunded => {
             revenue_field.or(total_field).or_else(|| {
@@ -742,8 +748,8 @@ fn location_field(context: &Map<String, Value>) -> Result<Option<(f64, f64)>, Va
             ));
         }
     };
-    let lat = number_field(loc, "latitude", "/context/location/latitude")?;
-    let lon = number_field(loc, "longitude", "/context/location/longitude")?;
+    let lat = number_field(loc, "latitude", "/context/location")?;
+    let lon = number_field(loc, "longitude", "/context/location")?;
     match (lat, lon) {
         (Some(lat), Some(lon)) => {
             if !(-90.0..=90.0).contains(&lat) {
@@ -819,7 +825,7 @@ fn demographics(
             ));
         }
     };
-    let age = match number_field(t, "age", &format!("{base}/age"))? {
+    let age = match number_field(t, "age", base)? {
         None => None,
         Some(a) if (0.0..=130.0).contains(&a) => Some(a as u32),
         Some(a) => {
