@@ -25,7 +25,7 @@ pub use dict::Dictionary;
 pub use entry::Entry;
 pub use identity::{IdentityGraph, PersonId, Resolution};
 pub use profile::{AdStat, Demo, Location, Profile, RETENTION_DAYS};
-pub use propset::{keys, PropSet, PropSets, Scalar};
+pub use propset::{keys, PropSet, PropSets, Scalar, LINES_MARKER};
 
 use crate::entry::{add_to, CUSTOM_NAME_BASE, MAX_NAMES};
 
@@ -175,7 +175,7 @@ impl ProfileStore {
                 // plus one line entry per product.
                 let from_list = event.properties.get("products").is_some_and(Value::is_array);
                 if from_list {
-                    new_entries.push((kind as u32, false, 0));
+                    new_entries.push((kind as u32, false, propset::LINES_MARKER));
                     for p in &event.products {
                         let set = self.product_propset(p, reference);
                         let id = self.propsets.intern(set);

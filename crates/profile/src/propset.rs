@@ -75,7 +75,13 @@ pub mod keys {
     ];
 }
 
-/// The table of property sets of one advertiser. Id 0 is the empty set.
+/// Property set of the event entry of an event that lists products (`products[]`): the
+/// products themselves are line entries. Lets filters tell "no properties" (id 0) from
+/// "properties are on the lines" (this id).
+pub const LINES_MARKER: u32 = 1;
+
+/// The table of property sets of one advertiser. Id 0 is the empty set; id 1 is
+/// [`LINES_MARKER`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PropSets {
     sets: Vec<PropSet>,
@@ -94,7 +100,7 @@ impl Default for PropSets {
             keys_dict.intern(k);
         }
         let mut p = PropSets {
-            sets: vec![PropSet::default()],
+            sets: vec![PropSet::default(), PropSet::default()],
             keys: keys_dict,
             values: Dictionary::default(),
             index: FxHashMap::default(),
@@ -155,6 +161,7 @@ impl PropSets {
             .sets
             .iter()
             .enumerate()
+            .filter(|(i, _)| *i as u32 != LINES_MARKER)
             .map(|(i, s)| {
                 let key = s
                     .pairs

@@ -552,9 +552,12 @@ impl PropFilter {
 }
 
 /// The person did `event` at least/at most/exactly `count` times on days inside `within`, on
-/// `channel` (any channel when `None`), counting only events whose properties pass every
-/// `filters` entry. For multi-product events a property filter passes when the event itself or
-/// any of its products has a passing value.
+/// `channel` (any channel when `None`), counting only events that pass every `filters` entry.
+/// With filters, an event that lists products (`products[]`, e.g. an order) is judged product
+/// by product: each of its products that passes every filter counts once (so `order_completed
+/// where category = 536 count >= 2` means two products of that category bought). Filters see a
+/// product's `product_id`, `sku`, `category` (Google id), `brand`, `price` and `price_tier`;
+/// custom events' filters see their scalar properties.
 ///
 /// JSON: `{"type":"event","event":"order_completed","within":{"max_days":30},"count":{"op":">=","value":2},"channel":"web","where":[..]}`;
 /// everything but `event` is optional. Text: `order_completed where price > 100 count >= 2 within 30d on web`.

@@ -202,10 +202,7 @@ pub(crate) fn decode_rule(v: Value, path: &str) -> Result<Rule, ValidationError>
                 let Value::Array(items) = inner else {
                     return Err(ValidationError::new(
                         here,
-                        format!(
-                            "expected an array of rules, found {}",
-                            kind_of(&inner)
-                        ),
+                        format!("expected an array of rules, found {}", kind_of(&inner)),
                     ));
                 };
                 let rules = items
@@ -404,7 +401,9 @@ struct WindowVisitor;
 impl<'de> Visitor<'de> for WindowVisitor {
     type Value = Window;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a window: {\"min_days\": 0, \"max_days\": 30} or \"30d\", \"0..14d\", \"7d..\"")
+        f.write_str(
+            "a window: {\"min_days\": 0, \"max_days\": 30} or \"30d\", \"0..14d\", \"7d..\"",
+        )
     }
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Window, E> {
         crate::parser::parse_window_str(s).ok_or_else(|| {

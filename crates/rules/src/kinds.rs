@@ -25,7 +25,7 @@
 //! | `behavioral` | [`Tag`] `tag` | carries the behavioural tag |
 //! | `contextual` | [`PageCategory`] of `pageCategories` within `days` ∧ [`InAudience`] `audience` when set | read publisher pages of those IAB categories (the "media category + audience filter" of contextual targeting) |
 //! | `lookalike` | [`ModelScore`] `lookalike:<seedAudience>` top `targetSize` (default top 5 %) ∧ ¬ [`InAudience`] `seedAudience` | the people most like the seed, excluding the seed itself |
-//! | `prospecting` | [`ModelScore`] `prospecting` score ≥ 0.5 ∧ (no activity ever; `ProspectsOrNonBuyers`: or activity in `min..max` days and no order ever) | people the prospecting model rates likely to convert who are not yet customers |
+//! | `prospecting` | [`ModelScore`] `prospecting` score ≥ 0.5 ∧ (no activity ever; `ProspectsOrNonBuyers`: or a last visit `min..max` days ago — any time when both are absent — and no order ever) | people the prospecting model rates likely to convert who are not yet customers |
 //! | `rule` | the rule itself | a hand-written rule (JSON form) |
 //! | `text` | the parsed rule | a hand-written rule (text form) |
 
@@ -35,10 +35,10 @@ use audex_model::{Channel, EventKind};
 use serde::{Deserialize, Serialize};
 
 use crate::ast::{
-    AdExposure, AgeRange, BrandInterest, BuyingPower, BuyingPowerLevel, CategoryInterest,
-    CountCmp, CountryIn, Event, EventRef, GenderIn, GeoPoint, GeoRadius, InAudience, InList,
-    IncomeIn, ModelScore, NoEventAfter, PageCategory, PriceBand, PriceRange, PropFilter, Rule,
-    SeasonActive, Tag, TopSpec, Window,
+    AdExposure, AgeRange, BrandInterest, BuyingPower, BuyingPowerLevel, CategoryInterest, CountCmp,
+    CountryIn, Event, EventRef, GenderIn, GeoPoint, GeoRadius, InAudience, InList, IncomeIn,
+    ModelScore, NoEventAfter, PageCategory, PriceBand, PriceRange, PropFilter, Rule, SeasonActive,
+    Tag, TopSpec, Window,
 };
 use crate::validate::ValidationError;
 
@@ -352,11 +352,7 @@ fn remap(e: ValidationError, kind: &str, fields: &[(&str, &str)]) -> ValidationE
     ValidationError::new(path, e.message)
 }
 
-fn check(
-    rule: Rule,
-    kind: &str,
-    fields: &[(&str, &str)],
-) -> Result<Rule, ValidationError> {
+fn check(rule: Rule, kind: &str, fields: &[(&str, &str)]) -> Result<Rule, ValidationError> {
     rule.validate().map_err(|e| remap(e, kind, fields))?;
     Ok(rule)
 }
@@ -385,6 +381,18 @@ fn visit_window(min: u32, max: u32, kind: &str) -> Result<Window, ValidationErro
         ValidationError::new(format!("/{kind}/{field}"), e.message)
     })?;
     Ok(w)
+}
+
+/// `And` of `rules` with nested `And`s spliced in, so compiled rules read flat.
+fn flat_and(rules: Vec<Rule>) -> Rule {
+    let mut out = Vec::new();
+    for r in rules {
+        match r {
+            Rule::And(v) => out.extend(v),
+            other => out.push(other),
+        }
+    }
+    Rule::all(out)
 }
 
 /// Activity in `w` on `channel` and, when `w` starts after today, none more recent: the last
@@ -462,16 +470,12 @@ impl AudienceKind {
                 let w = visit_window(*min, *max, key)?;
                 let visit = last_visit_in(w, *channel);
                 let bought = Rule::from(Event::new(EventKind::OrderCompleted).within(w));
-                let mut parts = match visit {
-                    Rule::And(v) => v,
-                    other => vec![other],
+                let rule = match visitors_type {
+                    VisitorsType::All => visit,
+                    VisitorsType::Buyers => flat_and(vec![visit, bought]),
+                    VisitorsType::NonBuyers => flat_and(vec![visit, Rule::not(bought)]),
                 };
-                match visitors_type {
-                    VisitorsType::All => {}
-                    VisitorsType::Buyers => parts.push(bought),
-                    VisitorsType::NonBuyers => parts.push(Rule::not(bought)),
-                }
-                check(Rule::all(parts), key, &[])
+                check(rule, key, &[])
             }
             AudienceKind::CartAbandoners { days, channel } => {
                 let within = days_window(*days, key, "days")?;
@@ -549,7 +553,10 @@ impl AudienceKind {
                     ],
                 )
                 .map_err(|mut e| {
-                    e.path = e.path.replace("/lat", "/latitude").replace("/lon", "/longitude");
+                    e.path = e
+                        .path
+                        .replace("/lat", "/latitude")
+                        .replace("/lon", "/longitude");
                     e
                 })
             }
@@ -679,11 +686,9 @@ impl AudienceKind {
                 key,
                 &[("/list", "/listId")],
             ),
-            AudienceKind::Behavioral { tag } => check(
-                Tag { name: tag.clone() }.into(),
-                key,
-                &[("/name", "/tag")],
-            ),
+            AudienceKind::Behavioral { tag } => {
+                check(Tag { name: tag.clone() }.into(), key, &[("/name", "/tag")])
+            }
             AudienceKind::Contextual {
                 page_categories,
                 days,
@@ -779,7 +784,7 @@ impl AudienceKind {
                                 w
                             }
                         };
-                        let non_buyer = Rule::And(vec![
+                        let non_buyer = flat_and(vec![
                             last_visit_in(w, None),
                             Rule::not(Event::new(EventKind::OrderCompleted).into()),
                         ]);
@@ -792,8 +797,9 @@ impl AudienceKind {
                 r.validate().map_err(|e| e.under("/rule"))?;
                 Ok(r.clone())
             }
-            AudienceKind::Text(t) => crate::parser::parse(t)
-                .map_err(|e| ValidationError::new("/text", e.to_string())),
+            AudienceKind::Text(t) => {
+                crate::parser::parse(t).map_err(|e| ValidationError::new("/text", e.to_string()))
+            }
         }
     }
 

@@ -40,12 +40,11 @@ impl Token {
     }
 }
 
-struct Lexer<'a> {
+struct Lexer {
     chars: Vec<char>,
     pos: usize,
     line: usize,
     col: usize,
-    _src: &'a str,
 }
 
 fn err(line: usize, col: usize, expected: &[&str], found: &str, message: String) -> ParseError {
@@ -58,7 +57,7 @@ fn err(line: usize, col: usize, expected: &[&str], found: &str, message: String)
     }
 }
 
-impl Lexer<'_> {
+impl Lexer {
     fn peek(&self, ahead: usize) -> Option<char> {
         self.chars.get(self.pos + ahead).copied()
     }
@@ -259,7 +258,6 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
         pos: 0,
         line: 1,
         col: 1,
-        _src: src,
     };
     let mut out = Vec::new();
     while let Some(t) = lx.next()? {

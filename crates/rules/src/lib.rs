@@ -62,7 +62,8 @@
 //!
 //! ### Grammar
 //!
-//! Keywords ignore ASCII case; whitespace (including newlines) separates tokens. Precedence,
+//! Keywords, enum values and units (`d`, `km`) ignore ASCII case; whitespace (including
+//! newlines) separates tokens. Precedence,
 //! tightest first: `not`/`no`, `and`, `or`; parentheses group. `{ x }` is zero or more, `[ x ]`
 //! optional. The clauses after an event, `ads`, `category`, `brand`, `model` and `no … after`
 //! may come in any order, each at most once.
@@ -166,9 +167,16 @@
 //! the list of what would have been accepted there, and the token found:
 //!
 //! ```text
-//! 1:26: expected "where", a count like ">= 3", "within", "in", "on", "and", "or" or end of input, found "days"
-//! 1:1: expected "not", "no", "(", an event like purchase or event "Name" or a predicate like category, gender or near, found "purchse" (did you mean "purchase"?)
-//! 1:6: latitude 91 is outside [-90, 90]
+//! purchase within 30d days
+//!   1:21: expected "..", "where", a count like ">= 3", "on", "and", "or" or end of input, found "days"
+//! purchse within 30d
+//!   1:1: expected "not", "no", "(", an event like purchase or event "Name" or a predicate like category, gender or near, found "purchse" (did you mean "purchase"?)
+//! purchase where price > 100 and gender in (female, robot)
+//!   1:51: expected a gender (female, male, other or unknown), found "robot"
+//! tag new or tag in
+//!   1:16: expected a tag name (a word or a quoted string), found "in" ("in" is a keyword: quote it to use it as a name)
+//! near (91, 2.35) within 5km
+//!   1:7: latitude 91 is outside [-90, 90]
 //! ```
 //!
 //! Validation errors found after parsing are placed on the token that wrote the field.

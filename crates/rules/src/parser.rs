@@ -215,7 +215,9 @@ fn locate(spans: &Spans, path: &str) -> Option<usize> {
     spans
         .iter()
         .filter(|(s, _)| {
-            s.is_empty() || path == s || (path.starts_with(s.as_str()) && path[s.len()..].starts_with('/'))
+            s.is_empty()
+                || path == s
+                || (path.starts_with(s.as_str()) && path[s.len()..].starts_with('/'))
         })
         .max_by_key(|(s, _)| s.len())
         .map(|(_, i)| *i)
@@ -384,12 +386,17 @@ impl Parser {
             format!("expected {}, found {found}", join_or(&self.expected))
         };
         if let Some(w) = t.word() {
-            if self.expected.iter().any(|e| RULE_DESCS.contains(&e.as_str()))
+            if self
+                .expected
+                .iter()
+                .any(|e| RULE_DESCS.contains(&e.as_str()))
                 && let Some(s) = suggest(&w)
             {
                 message.push_str(&format!(" (did you mean \"{s}\"?)"));
             } else if is_reserved(&w) && self.expected.iter().any(|e| e.contains("quoted")) {
-                message.push_str(&format!(" (\"{w}\" is a keyword: quote it to use it as a name)"));
+                message.push_str(&format!(
+                    " (\"{w}\" is a keyword: quote it to use it as a name)"
+                ));
             }
         }
         ParseError {
@@ -714,7 +721,8 @@ impl Parser {
 
     /// `event "Name"`, `event order_completed`, or a bare event word.
     fn event_ref(&mut self) -> PResult<(EventRef, usize)> {
-        if self.eat_kw("event").is_some() {
+        if self.tok().is_kw("event") {
+            self.bump();
             let t = self.tok().clone();
             if let Tok::Str(s) = t.tok {
                 return Ok((EventRef::Custom(s), self.bump()));
@@ -854,9 +862,8 @@ impl Parser {
             _ => None,
         };
         let Some(op) = op else {
-            return self.fail_expecting(
-                "an operator (=, !=, >, >=, <, <=, in, contains or exists)",
-            );
+            return self
+                .fail_expecting("an operator (=, !=, >, >=, <, <=, in, contains or exists)");
         };
         let op_idx = self.bump();
         spans.push((format!("{base}/op"), op_idx));
@@ -883,11 +890,7 @@ impl Parser {
                 v
             }
         };
-        Ok(PropFilter {
-            key,
-            op,
-            value,
-        })
+        Ok(PropFilter { key, op, value })
     }
 
     /// A string, a number, `true`, `false` or `null`.

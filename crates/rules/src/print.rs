@@ -48,7 +48,13 @@ enum Ctx {
 fn rule(r: &Rule, ctx: Ctx, out: &mut String) {
     match r {
         Rule::And(v) | Rule::Or(v) if v.len() == 1 => rule(&v[0], ctx, out),
-        Rule::And(v) => group(v, " and ", Ctx::AndArg, matches!(ctx, Ctx::AndArg | Ctx::NotArg), out),
+        Rule::And(v) => group(
+            v,
+            " and ",
+            Ctx::AndArg,
+            matches!(ctx, Ctx::AndArg | Ctx::NotArg),
+            out,
+        ),
         Rule::Or(v) => group(v, " or ", Ctx::OrArg, ctx != Ctx::Top, out),
         Rule::Not(inner) => match inner.as_ref() {
             Rule::Pred(Predicate::Event(e)) => {

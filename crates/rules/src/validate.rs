@@ -78,7 +78,11 @@ impl Predicate {
 fn validate_rule(r: &Rule, path: &str) -> Res {
     match r {
         Rule::And(v) | Rule::Or(v) => {
-            let op = if matches!(r, Rule::And(_)) { "and" } else { "or" };
+            let op = if matches!(r, Rule::And(_)) {
+                "and"
+            } else {
+                "or"
+            };
             let here = format!("{path}/{op}");
             if v.is_empty() {
                 return Err(ValidationError::new(
@@ -235,7 +239,10 @@ fn validate_filter(f: &PropFilter, path: &str) -> Res {
         }
         PropOp::Gt | PropOp::Ge | PropOp::Lt | PropOp::Le => {
             if !matches!(f.value, Value::Number(_) | Value::String(_)) {
-                return Err(at.err("value", format!("\"{op}\" compares with a number or a string")));
+                return Err(at.err(
+                    "value",
+                    format!("\"{op}\" compares with a number or a string"),
+                ));
             }
         }
         PropOp::Eq | PropOp::Ne => {
@@ -278,16 +285,10 @@ fn validate_event(e: &Event, path: &str) -> Res {
 fn validate_point(p: &GeoPoint, path: &str) -> Res {
     let at = At(path);
     if !(p.lat.is_finite() && (-90.0..=90.0).contains(&p.lat)) {
-        return Err(at.err(
-            "lat",
-            format!("latitude {} is outside [-90, 90]", p.lat),
-        ));
+        return Err(at.err("lat", format!("latitude {} is outside [-90, 90]", p.lat)));
     }
     if !(p.lon.is_finite() && (-180.0..=180.0).contains(&p.lon)) {
-        return Err(at.err(
-            "lon",
-            format!("longitude {} is outside [-180, 180]", p.lon),
-        ));
+        return Err(at.err("lon", format!("longitude {} is outside [-180, 180]", p.lon)));
     }
     Ok(())
 }

@@ -52,7 +52,10 @@ pub fn event_ref() -> impl Strategy<Value = EventRef> {
 pub fn window() -> impl Strategy<Value = Window> {
     (0u32..=MAX_DAYS, prop::option::of(0u32..=MAX_DAYS)).prop_map(|(a, b)| match b {
         Some(b) => Window::between(a.min(b), a.max(b)),
-        None => Window { min_days: a, max_days: None },
+        None => Window {
+            min_days: a,
+            max_days: None,
+        },
     })
 }
 
@@ -62,7 +65,9 @@ pub fn channel() -> impl Strategy<Value = Option<Channel>> {
 
 pub fn count() -> impl Strategy<Value = CountCmp> {
     (prop::sample::select(CountOp::ALL.to_vec()), 0u32..1000)
-        .prop_filter("count < 0 never matches", |(op, v)| !(*op == CountOp::Lt && *v == 0))
+        .prop_filter("count < 0 never matches", |(op, v)| {
+            !(*op == CountOp::Lt && *v == 0)
+        })
         .prop_map(|(op, value)| CountCmp { op, value })
 }
 
@@ -94,8 +99,19 @@ pub fn prop_filter() -> impl Strategy<Value = PropFilter> {
     let key = prop_oneof![
         name(),
         prop::sample::select(vec![
-            "price", "brand", "category", "gender", "product_viewed", "event", "exists", "in",
-            "count", "within", "on", "country", "page_category",
+            "price",
+            "brand",
+            "category",
+            "gender",
+            "product_viewed",
+            "event",
+            "exists",
+            "in",
+            "count",
+            "within",
+            "on",
+            "country",
+            "page_category",
         ])
         .prop_map(str::to_string),
         "[ -~]{1,8}",
@@ -126,29 +142,73 @@ fn vocab<T: Clone + std::fmt::Debug + 'static>(all: Vec<T>) -> impl Strategy<Val
 
 pub fn predicate() -> impl Strategy<Value = Predicate> {
     prop_oneof![
-        (event_ref(), channel(), window(), count(), vec(prop_filter(), 0..3)).prop_map(
-            |(event, channel, within, count, filters)| {
-                Predicate::Event(Event { event, channel, within, count, filters })
-            }
-        ),
+        (
+            event_ref(),
+            channel(),
+            window(),
+            count(),
+            vec(prop_filter(), 0..3)
+        )
+            .prop_map(|(event, channel, within, count, filters)| {
+                Predicate::Event(Event {
+                    event,
+                    channel,
+                    within,
+                    count,
+                    filters,
+                })
+            }),
         (event_ref(), vec(event_ref(), 1..3), window(), channel())
             .prop_filter("anchor differs from event", |(e, a, _, _)| !a.contains(e))
             .prop_map(|(event, after, within, channel)| {
-                Predicate::NoEventAfter(NoEventAfter { event, after, within, channel })
+                Predicate::NoEventAfter(NoEventAfter {
+                    event,
+                    after,
+                    within,
+                    channel,
+                })
             }),
-        (1u32..6000, score(), prop::option::of(1u32..=MAX_DAYS)).prop_map(|(category, min_score, within_days)| {
-            Predicate::CategoryInterest(CategoryInterest { category, min_score, within_days })
-        }),
-        (name(), score(), prop::option::of(1u32..=MAX_DAYS)).prop_map(|(brand, min_score, within_days)| {
-            Predicate::BrandInterest(BrandInterest { brand, min_score, within_days })
-        }),
-        (vocab(vec![PriceBand::Low, PriceBand::Medium, PriceBand::High]), prop::option::of(1u32..6000))
+        (1u32..6000, score(), prop::option::of(1u32..=MAX_DAYS)).prop_map(
+            |(category, min_score, within_days)| {
+                Predicate::CategoryInterest(CategoryInterest {
+                    category,
+                    min_score,
+                    within_days,
+                })
+            }
+        ),
+        (name(), score(), prop::option::of(1u32..=MAX_DAYS)).prop_map(
+            |(brand, min_score, within_days)| {
+                Predicate::BrandInterest(BrandInterest {
+                    brand,
+                    min_score,
+                    within_days,
+                })
+            }
+        ),
+        (
+            vocab(vec![PriceBand::Low, PriceBand::Medium, PriceBand::High]),
+            prop::option::of(1u32..6000)
+        )
             .prop_map(|(ranges, category)| Predicate::PriceRange(PriceRange { ranges, category })),
-        vocab(vec![BuyingPowerLevel::Low, BuyingPowerLevel::Medium, BuyingPowerLevel::High, BuyingPowerLevel::VeryHigh])
-            .prop_map(|levels| Predicate::BuyingPower(BuyingPower { levels })),
-        vocab(vec![Gender::Female, Gender::Male, Gender::Other, Gender::Unknown])
-            .prop_map(|values| Predicate::Gender(GenderIn { values })),
-        (prop::option::of(0u32..=MAX_AGE), prop::option::of(0u32..=MAX_AGE))
+        vocab(vec![
+            BuyingPowerLevel::Low,
+            BuyingPowerLevel::Medium,
+            BuyingPowerLevel::High,
+            BuyingPowerLevel::VeryHigh
+        ])
+        .prop_map(|levels| Predicate::BuyingPower(BuyingPower { levels })),
+        vocab(vec![
+            Gender::Female,
+            Gender::Male,
+            Gender::Other,
+            Gender::Unknown
+        ])
+        .prop_map(|values| Predicate::Gender(GenderIn { values })),
+        (
+            prop::option::of(0u32..=MAX_AGE),
+            prop::option::of(0u32..=MAX_AGE)
+        )
             .prop_filter("a bound", |(a, b)| a.is_some() || b.is_some())
             .prop_map(|(a, b)| {
                 let (min, max) = match (a, b) {
@@ -157,32 +217,77 @@ pub fn predicate() -> impl Strategy<Value = Predicate> {
                 };
                 Predicate::Age(AgeRange { min, max })
             }),
-        vocab(vec![IncomeBand::Low, IncomeBand::Medium, IncomeBand::High, IncomeBand::VeryHigh])
-            .prop_map(|bands| Predicate::Income(IncomeIn { bands })),
+        vocab(vec![
+            IncomeBand::Low,
+            IncomeBand::Medium,
+            IncomeBand::High,
+            IncomeBand::VeryHigh
+        ])
+        .prop_map(|bands| Predicate::Income(IncomeIn { bands })),
         (
-            vec((nice_f64(-9_000_000, 9_000_000, 100_000.0), nice_f64(-18_000_000, 18_000_000, 100_000.0)), 1..4),
+            vec(
+                (
+                    nice_f64(-9_000_000, 9_000_000, 100_000.0),
+                    nice_f64(-18_000_000, 18_000_000, 100_000.0)
+                ),
+                1..4
+            ),
             nice_f64(1, 2_000_000, 100.0)
         )
             .prop_map(|(pts, radius_km)| {
                 Predicate::GeoRadius(GeoRadius {
-                    points: pts.into_iter().map(|(lat, lon)| GeoPoint { lat, lon }).collect(),
+                    points: pts
+                        .into_iter()
+                        .map(|(lat, lon)| GeoPoint { lat, lon })
+                        .collect(),
                     radius_km,
                 })
             }),
-        vec(prop_oneof!["[A-Z]{2}", prop::sample::select(vec!["IN", "NO", "OR", "ON"]).prop_map(str::to_string)], 1..4)
-            .prop_map(|codes| Predicate::Country(CountryIn { codes })),
+        vec(
+            prop_oneof![
+                "[A-Z]{2}",
+                prop::sample::select(vec!["IN", "NO", "OR", "ON"]).prop_map(str::to_string)
+            ],
+            1..4
+        )
+        .prop_map(|codes| Predicate::Country(CountryIn { codes })),
         name().prop_map(|list| Predicate::InList(InList { list })),
-        (prop::sample::select(Season::ALL.to_vec()), prop::option::of(2015i32..2030))
+        (
+            prop::sample::select(Season::ALL.to_vec()),
+            prop::option::of(2015i32..2030)
+        )
             .prop_map(|(name, year)| {
                 let year = year.filter(|y| name.dates(*y).is_some());
                 Predicate::Season(SeasonActive { name, year })
             }),
-        (prop::option::of(name()), 1u32..50, prop::option::of(any::<bool>()), any::<bool>(), window())
-            .prop_map(|(campaign, min_impressions, clicked, not_converted_since, within)| {
-                Predicate::AdExposure(AdExposure { campaign, min_impressions, clicked, not_converted_since, within })
-            }),
-        (vec(prop_oneof![name(), "IAB[0-9]{1,3}(-[0-9]{1,2})?", "[0-9]{1,4}"], 1..4), window())
-            .prop_map(|(categories, within)| Predicate::PageCategory(PageCategory { categories, within })),
+        (
+            prop::option::of(name()),
+            1u32..50,
+            prop::option::of(any::<bool>()),
+            any::<bool>(),
+            window()
+        )
+            .prop_map(
+                |(campaign, min_impressions, clicked, not_converted_since, within)| {
+                    Predicate::AdExposure(AdExposure {
+                        campaign,
+                        min_impressions,
+                        clicked,
+                        not_converted_since,
+                        within,
+                    })
+                }
+            ),
+        (
+            vec(
+                prop_oneof![name(), "IAB[0-9]{1,3}(-[0-9]{1,2})?", "[0-9]{1,4}"],
+                1..4
+            ),
+            window()
+        )
+            .prop_map(
+                |(categories, within)| Predicate::PageCategory(PageCategory { categories, within })
+            ),
         name().prop_map(|audience| Predicate::InAudience(InAudience { audience })),
         prop_filter().prop_map(Predicate::Attribute),
         (
@@ -190,12 +295,17 @@ pub fn predicate() -> impl Strategy<Value = Predicate> {
             prop::option::of(prop_oneof![
                 (1u64..u64::MAX).prop_map(TopSpec::Count),
                 (1u32..=10_000).prop_map(|k| TopSpec::Fraction(f64::from(k) / 10_000.0)),
-                prop::sample::select(vec![1e-9, 0.3333333333333333, 1.0]).prop_map(TopSpec::Fraction),
+                prop::sample::select(vec![1e-9, 0.3333333333333333, 1.0])
+                    .prop_map(TopSpec::Fraction),
             ]),
             score()
         )
             .prop_filter("top or score", |(_, t, s)| t.is_some() || s.is_some())
-            .prop_map(|(model, top, min_score)| Predicate::ModelScore(ModelScore { model, top, min_score })),
+            .prop_map(|(model, top, min_score)| Predicate::ModelScore(ModelScore {
+                model,
+                top,
+                min_score
+            })),
         name().prop_map(|name| Predicate::Tag(Tag { name })),
     ]
 }
