@@ -248,6 +248,9 @@ pub struct Event {
     /// IAB Content Taxonomy ids of a publisher page (`properties.categories`, `properties.cat`).
     pub page_categories: Vec<String>,
     pub location: Option<(f64, f64)>,
+    /// ISO 3166-1 alpha-2 country (upper case) from `context.location.country` or
+    /// `traits.address.country`, when given as a two-letter code.
+    pub country: Option<[u8; 2]>,
     pub ip: Option<IpAddr>,
     pub demographics: Option<Demographics>,
     /// Every identifier this event carries (user, anonymous, device, hashed email/phone).
@@ -433,6 +436,8 @@ pub fn parse_event(value: Value, received_at_ms: i64) -> Result<Event, Validatio
     };
 
     let location = location_field(&context)?;
+    let country = country_code(context.get("location").and_then(|l| l.get("country")))
+        .or_else(|| country_code(traits.get("address").and_then(|a| a.get("country"))));
     let ip = match context.get("ip") {
         Some(Value::String(s)) if !s.is_empty() => Some(s.parse::<IpAddr>().map_err(|_| {
             ValidationError::new("/context/ip", format!("{s:?} is not an IP address"))
@@ -509,6 +514,7 @@ pub fn parse_event(value: Value, received_at_ms: i64) -> Result<Event, Validatio
         ad,
         page_categories,
         location,
+        country,
         ip,
         demographics,
         identifiers,
@@ -735,6 +741,13 @@ fn page_categories(props: &Map<String, Value>) -> Result<Vec<String>, Validation
         Value::String(s) => Ok(vec![s.clone()]),
         _ => Err(ValidationError::new(path, "must be an array of category ids")),
     }
+}
+
+/// A two-letter country code, upper-cased; anything else (names, bad types) is ignored.
+fn country_code(v: Option<&Value>) -> Option<[u8; 2]> {
+    let s = v?.as_str()?.trim().as_bytes();
+    (s.len() == 2 && s.iter().all(u8::is_ascii_alphabetic))
+        .then(|| [s[0].to_ascii_uppercase(), s[1].to_ascii_uppercase()])
 }
 
 fn location_field(context: &Map<String, Value>) -> Result<Option<(f64, f64)>, ValidationError> {

@@ -81,12 +81,15 @@ pub struct ProfileStore {
     pub propsets: PropSets,
     /// Custom event names; entry name id = 16 + index.
     pub event_names: Dictionary,
+    /// The advertiser's fixed offset from UTC: a day is a calendar day at this offset.
+    #[serde(default)]
+    pub utc_offset_ms: i64,
 }
 
 impl ProfileStore {
     /// Folds one validated event into the store.
     pub fn apply(&mut self, event: &Event, reference: Reference<'_>) -> Result<Applied, ProfileError> {
-        let day = day_of_ms(event.timestamp_ms)
+        let day = day_of_ms(event.timestamp_ms + self.utc_offset_ms)
             .filter(|d| *d <= 0xFFFF)
             .ok_or(ProfileError::Timestamp(event.timestamp_ms))?;
         let ids = ordered_identifiers(event);
@@ -265,6 +268,9 @@ impl ProfileStore {
                 });
             }
         }
+        if event.country.is_some() {
+            profile.country = event.country;
+        }
         if let Some(d) = &event.demographics {
             if profile.demo.updated_ms <= event.timestamp_ms {
                 let demo = &mut profile.demo;
@@ -390,6 +396,11 @@ impl ProfileStore {
             set.pairs.push((key, value));
         }
         set
+    }
+
+    /// The day (at the advertiser's UTC offset) of a Unix time in milliseconds.
+    pub fn day_of(&self, ms: i64) -> u32 {
+        day_of_ms(ms + self.utc_offset_ms).unwrap_or(0)
     }
 
     /// The live person an identifier belongs to.

@@ -72,6 +72,9 @@ pub struct Profile {
     pub orders: u32,
     pub demo: Demo,
     pub location: Option<Location>,
+    /// Last declared country (ISO 3166-1 alpha-2).
+    #[serde(default)]
+    pub country: Option<[u8; 2]>,
     pub ads: Vec<AdStat>,
     /// Seasons active in, as `(year - 1970) << 4 | season`, sorted.
     pub seasons: Vec<u16>,
@@ -131,6 +134,9 @@ impl Profile {
             if d.income == 0 {
                 d.income = other.demo.income;
             }
+        }
+        if self.country.is_none() || other.last_seen_ms > self.last_seen_ms {
+            self.country = other.country.or(self.country);
         }
         self.location = match (self.location, other.location) {
             (Some(a), Some(b)) => Some(if b.ms > a.ms { b } else { a }),

@@ -702,9 +702,10 @@ pub enum PriceBand {
     High,
 }
 
-/// The person's price band is one of `ranges`: the band of the median price of the products
-/// they viewed, added or bought in the last 90 days — only products in the Google category
-/// subtree `category` when it is set. No such product: no band, no match.
+/// The person's price band is one of `ranges`: the median of the bands of the products they
+/// viewed, added or bought in the last 90 days (each product's band within its own category,
+/// ordered low < medium < high; the lower median for an even count) — only products in the
+/// Google category subtree `category` when it is set. No such product: no band, no match.
 /// Text: `price in (medium, high) for category 536`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -717,8 +718,10 @@ pub struct PriceRange {
     pub category: Option<u32>,
 }
 
-/// Buying power: the quartile of the person's order revenue (completed orders minus refunds,
-/// last 365 days) among the advertiser's buyers in the same period. Non-buyers have none.
+/// Buying power: the quartile of the person's spend (completed orders minus refunds, over the
+/// history Audex keeps) among the advertiser's buyers (people with spend > 0). With the buyers'
+/// spends sorted, `q1`, `q2`, `q3` are the values at ranks ⌊n/4⌋, ⌊n/2⌋, ⌊3n/4⌋: below `q1` is
+/// low, below `q2` medium, below `q3` high, else very high. Non-buyers have none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum BuyingPowerLevel {
     /// Bottom quartile.

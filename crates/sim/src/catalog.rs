@@ -324,14 +324,10 @@ pub(crate) struct Catalog {
 }
 
 /// Categories of the taxonomy per department: leaves under each prefix, per prefix.
-fn department_leaves(
-    taxonomy: &[GoogleCategory],
-    dept: Dept,
-) -> Vec<Vec<usize>> {
+fn department_leaves(taxonomy: &[GoogleCategory], dept: Dept) -> Vec<Vec<usize>> {
     let spec = dept.spec();
     let under = |path: &str, prefix: &str| {
-        path == prefix
-            || (path.starts_with(prefix) && path[prefix.len()..].starts_with(" > "))
+        path == prefix || (path.starts_with(prefix) && path[prefix.len()..].starts_with(" > "))
     };
     spec.prefixes
         .iter()
@@ -460,7 +456,11 @@ impl Catalog {
                 let model = 100 + rng.below(900);
                 let leaf = categories[cat as usize].google.leaf_name();
                 let title = format!("{brand} {word} {leaf} {}{model}", &spec.code[..1]);
-                let sku = format!("{}-{n:06}-{}", spec.code, TIER_NAMES[tier as usize].as_bytes()[0] as char);
+                let sku = format!(
+                    "{}-{n:06}-{}",
+                    spec.code,
+                    TIER_NAMES[tier as usize].as_bytes()[0] as char
+                );
                 let mut props = Vec::with_capacity(256);
                 props.extend_from_slice(b"\"product_id\":\"");
                 props.extend_from_slice(id.as_bytes());
@@ -514,7 +514,11 @@ impl Catalog {
         out.extend_from_slice(b"id\ttitle\tbrand\tprice\tproduct_type\tgoogle_product_category\n");
         let clean = |s: &str, out: &mut Vec<u8>| {
             for b in s.bytes() {
-                out.push(if b == b'\t' || b == b'\n' || b == b'\r' { b' ' } else { b });
+                out.push(if b == b'\t' || b == b'\n' || b == b'\r' {
+                    b' '
+                } else {
+                    b
+                });
             }
         };
         for (i, p) in self.products.iter().enumerate() {

@@ -90,18 +90,34 @@ const TOPIC_PATHS: [&[&str]; TOPIC_COUNT] = [
 
 /// Publisher domains per topic, in [`Topic`] order.
 pub(crate) const TOPIC_DOMAINS: [&[&str]; TOPIC_COUNT] = [
-    &["www.forkandflame.example", "tastebudsdaily.example", "www.pantrynotes.example"],
+    &[
+        "www.forkandflame.example",
+        "tastebudsdaily.example",
+        "www.pantrynotes.example",
+    ],
     &["www.pawsandwhiskers.example", "petdigest.example"],
     &["www.gildedlife.example", "luxe-report.example"],
-    &["www.finalwhistle.example", "runnersjournal.example", "www.scoreline.example"],
-    &["www.bytebeat.example", "gadgetlab.example", "www.circuitwire.example"],
+    &[
+        "www.finalwhistle.example",
+        "runnersjournal.example",
+        "www.scoreline.example",
+    ],
+    &[
+        "www.bytebeat.example",
+        "gadgetlab.example",
+        "www.circuitwire.example",
+    ],
     &["www.glowguide.example", "beautydesk.example"],
     &["www.nestandbloom.example", "homeideas.example"],
     &["www.runwaydaily.example", "stylecircuit.example"],
     &["www.tinysteps.example", "parentlounge.example"],
     &["www.movingday.example", "homefinder.example"],
     &["www.campuslife.example", "studyhall.example"],
-    &["www.morningledger.example", "www.popfeed.example", "worldwire.example"],
+    &[
+        "www.morningledger.example",
+        "www.popfeed.example",
+        "worldwire.example",
+    ],
 ];
 
 const TITLE_TEMPLATES: [(&str, &str); 8] = [

@@ -14,6 +14,8 @@
 //! and written in index order, so files are byte-identical whatever the thread count. Memory is
 //! bounded by a small window of chunks in flight, so 10M people stream through in constant space.
 
+#![warn(missing_docs)]
+
 mod catalog;
 mod iab;
 mod out;
@@ -29,7 +31,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, mpsc};
 
-use chrono::NaiveDate;
+use chrono::{Datelike as _, NaiveDate};
 use rayon::prelude::*;
 
 pub use iab::CATTAX;
@@ -74,7 +76,11 @@ pub struct SimConfig {
 impl SimConfig {
     /// A configuration with defaults for everything but the population, output directory and
     /// taxonomy file.
-    pub fn new(people: u64, out: impl Into<PathBuf>, taxonomy_path: impl Into<PathBuf>) -> SimConfig {
+    pub fn new(
+        people: u64,
+        out: impl Into<PathBuf>,
+        taxonomy_path: impl Into<PathBuf>,
+    ) -> SimConfig {
         SimConfig {
             people,
             days: DEFAULT_DAYS,
@@ -176,14 +182,21 @@ impl World {
             config.products
         };
         let mut rng = rng::stream_rng(config.seed, u64::MAX);
-        let catalog = catalog::Catalog::generate(&taxonomy, products, &mut rng, &config.taxonomy_path)?;
+        let catalog =
+            catalog::Catalog::generate(&taxonomy, products, &mut rng, &config.taxonomy_path)?;
         let iab = iab::Iab::load();
-        debug_assert!(iab.missing.is_empty(), "IAB paths not found: {:?}", iab.missing);
+        debug_assert!(
+            iab.missing.is_empty(),
+            "IAB paths not found: {:?}",
+            iab.missing
+        );
         let creatives = world::CAMPAIGNS
             .iter()
             .map(|c| {
                 let short = c.id.trim_start_matches("cmp_");
-                (1..=c.creatives).map(|k| format!("crv_{short}_{k}")).collect()
+                (1..=c.creatives)
+                    .map(|k| format!("crv_{short}_{k}"))
+                    .collect()
             })
             .collect();
         Ok(World {
@@ -197,8 +210,6 @@ impl World {
         })
     }
 }
-
-use chrono::Datelike as _;
 
 /// One chunk's output.
 struct Chunk {
@@ -239,8 +250,20 @@ fn generate_chunk(world: &World, pool: &Pool, first: u64, last: u64) -> Chunk {
     for index in first..last {
         let mut rng = rng::stream_rng(world.seed, index);
         let person = person::Person::generate(index, world, &mut rng);
-        let outcome = sim::simulate(&person, world, &mut rng, &mut chunk.events, &mut chunk.stats);
-        person.write_truth(world, outcome.orders, outcome.identified, &mut chunk.truth);
+        let outcome = sim::simulate(
+            &person,
+            world,
+            &mut rng,
+            &mut chunk.events,
+            &mut chunk.stats,
+        );
+        person.write_truth(
+            world,
+            outcome.orders,
+            outcome.identified,
+            outcome.used,
+            &mut chunk.truth,
+        );
     }
     chunk
 }
@@ -286,11 +309,10 @@ pub fn run(config: &SimConfig, progress: &(dyn Fn(u64) + Sync)) -> Result<SimSum
             },
         )?;
         for (f, p) in [catalog, events, truth].into_iter().zip(&partial) {
-            f.into_inner()
-                .map_err(|e| SimError::Io {
-                    path: p.clone(),
-                    source: e.into_error(),
-                })?;
+            f.into_inner().map_err(|e| SimError::Io {
+                path: p.clone(),
+                source: e.into_error(),
+            })?;
         }
         for (p, n) in partial.iter().zip(names) {
             let target = dir.join(n);
@@ -320,7 +342,10 @@ pub fn run_to_writers(
     };
     let mut tsv = Vec::with_capacity(world.catalog.products.len() * 160);
     world.catalog.write_tsv(&mut tsv);
-    sinks.catalog.write_all(&tsv).map_err(sink_err("catalog.tsv"))?;
+    sinks
+        .catalog
+        .write_all(&tsv)
+        .map_err(sink_err("catalog.tsv"))?;
     sinks.catalog.flush().map_err(sink_err("catalog.tsv"))?;
     let catalog_bytes = tsv.len() as u64;
     drop(tsv);

@@ -68,7 +68,7 @@ pub(crate) fn push_micros(buf: &mut Vec<u8>, micros: u64) {
         return;
     }
     let mut width = 6;
-    while frac % 10 == 0 {
+    while frac.is_multiple_of(10) {
         frac /= 10;
         width -= 1;
     }
@@ -238,7 +238,13 @@ mod tests {
 
     #[test]
     fn json_strings_round_trip() {
-        for input in ["plain", "a\"b\\c", "tab\there\nnew", "\u{1}\u{1f}", "Zoë 陈 > x"] {
+        for input in [
+            "plain",
+            "a\"b\\c",
+            "tab\there\nnew",
+            "\u{1}\u{1f}",
+            "Zoë 陈 > x",
+        ] {
             let out = s(|b| push_json_str(b, input));
             let back: String = serde_json::from_str(&out).unwrap();
             assert_eq!(back, input);

@@ -127,12 +127,24 @@ impl Lifestyle {
         match self {
             Lifestyle::Foodie => &[(Dept::Grocery, 5.0), (Dept::Kitchen, 3.0)],
             Lifestyle::PetOwner => &[(Dept::Pets, 6.0)],
-            Lifestyle::LuxuryBuyer => &[(Dept::Luxury, 5.0), (Dept::Apparel, 1.5), (Dept::Beauty, 1.0)],
+            Lifestyle::LuxuryBuyer => &[
+                (Dept::Luxury, 5.0),
+                (Dept::Apparel, 1.5),
+                (Dept::Beauty, 1.0),
+            ],
             Lifestyle::Sports => &[(Dept::Sports, 6.0), (Dept::Apparel, 1.0)],
             Lifestyle::Tech => &[(Dept::Electronics, 6.0), (Dept::Toys, 0.5)],
             Lifestyle::Beauty => &[(Dept::Beauty, 6.0)],
-            Lifestyle::Home => &[(Dept::Home, 4.0), (Dept::Kitchen, 2.0), (Dept::Furniture, 1.5)],
-            Lifestyle::Fashion => &[(Dept::Apparel, 5.0), (Dept::Luxury, 0.8), (Dept::Beauty, 0.8)],
+            Lifestyle::Home => &[
+                (Dept::Home, 4.0),
+                (Dept::Kitchen, 2.0),
+                (Dept::Furniture, 1.5),
+            ],
+            Lifestyle::Fashion => &[
+                (Dept::Apparel, 5.0),
+                (Dept::Luxury, 0.8),
+                (Dept::Beauty, 0.8),
+            ],
         }
     }
 
@@ -296,10 +308,23 @@ impl Person {
         let mut seasons = 0u8;
         let season_p = [
             0.40 + if deal { 0.45 } else { 0.0 },
-            0.25 + if deal { 0.40 } else { 0.0 } + if lifestyles.contains(&Lifestyle::Tech) { 0.15 } else { 0.0 },
-            0.10 + if pool == NamePool::EastAsia { 0.45 } else { 0.0 } + if deal { 0.2 } else { 0.0 },
+            0.25 + if deal { 0.40 } else { 0.0 }
+                + if lifestyles.contains(&Lifestyle::Tech) {
+                    0.15
+                } else {
+                    0.0
+                },
+            0.10 + if pool == NamePool::EastAsia {
+                0.45
+            } else {
+                0.0
+            } + if deal { 0.2 } else { 0.0 },
             0.20 + if pool == NamePool::Anglo { 0.2 } else { 0.0 },
-            if matches!(pool, NamePool::EastAsia | NamePool::SouthAsia) { 0.25 } else { 0.60 },
+            if matches!(pool, NamePool::EastAsia | NamePool::SouthAsia) {
+                0.25
+            } else {
+                0.60
+            },
         ];
         for (s, p) in Season::ALL.iter().zip(season_p) {
             if rng.chance(p) {
@@ -321,7 +346,11 @@ impl Person {
             Gender::Female => *rng.pick(names.female),
             Gender::Male => *rng.pick(names.male),
             Gender::Other => {
-                let list = if rng.chance(0.5) { names.female } else { names.male };
+                let list = if rng.chance(0.5) {
+                    names.female
+                } else {
+                    names.male
+                };
                 *rng.pick(list)
             }
         };
@@ -339,7 +368,13 @@ impl Person {
             let number = national_number(index, salt, digits);
             (
                 Some(format!("{local}@{domain}")),
-                Some(format!("+{}{}{:0width$}", c.cc, c.mobile_prefix, number, width = digits as usize)),
+                Some(format!(
+                    "+{}{}{:0width$}",
+                    c.cc,
+                    c.mobile_prefix,
+                    number,
+                    width = digits as usize
+                )),
             )
         } else {
             (None, None)
@@ -357,7 +392,11 @@ impl Person {
         for k in 0..(web + app) {
             let is_app = k >= web;
             let mut anon = Vec::with_capacity(36);
-            push_uuid(&mut anon, mix64((index.wrapping_mul(4) + u64::from(k)) ^ salt), rng.next_u64());
+            push_uuid(
+                &mut anon,
+                mix64((index.wrapping_mul(4) + u64::from(k)) ^ salt),
+                rng.next_u64(),
+            );
             let anon = String::from_utf8(anon).unwrap_or_default();
             let mut ctx = Vec::with_capacity(320);
             if is_app {
@@ -367,7 +406,9 @@ impl Person {
                 ctx.extend_from_slice(ver.as_bytes());
                 ctx.extend_from_slice(b"\",\"build\":\"");
                 ctx.extend_from_slice(build.as_bytes());
-                ctx.extend_from_slice(b"\",\"namespace\":\"com.example.audexshop\"},\"device\":{\"type\":\"");
+                ctx.extend_from_slice(
+                    b"\",\"namespace\":\"com.example.audexshop\"},\"device\":{\"type\":\"",
+                );
                 let tracking = rng.chance(0.85);
                 if ios {
                     ctx.extend_from_slice(b"ios\",\"manufacturer\":\"Apple\",\"model\":\"");
@@ -390,24 +431,30 @@ impl Person {
                 if ios {
                     ctx.extend_from_slice(b",\"os\":{\"name\":\"iOS\",\"version\":\"");
                     ctx.extend_from_slice(rng.pick(IOS_VERSIONS).as_bytes());
-                    ctx.extend_from_slice(b"\"},\"library\":{\"name\":\"analytics-ios\",\"version\":\"4.1.8\"}");
+                    ctx.extend_from_slice(
+                        b"\"},\"library\":{\"name\":\"analytics-ios\",\"version\":\"4.1.8\"}",
+                    );
                 } else {
                     ctx.extend_from_slice(b",\"os\":{\"name\":\"Android\",\"version\":\"");
                     ctx.extend_from_slice(rng.pick(ANDROID_VERSIONS).as_bytes());
-                    ctx.extend_from_slice(b"\"},\"library\":{\"name\":\"analytics-android\",\"version\":\"4.11.3\"}");
+                    ctx.extend_from_slice(
+                        b"\"},\"library\":{\"name\":\"analytics-android\",\"version\":\"4.11.3\"}",
+                    );
                 }
                 ctx.extend_from_slice(b",\"locale\":\"");
                 ctx.extend_from_slice(c.locale.as_bytes());
                 ctx.extend_from_slice(b"\",\"location\":{\"latitude\":");
                 // Where the phone usually is: home, to about 100 m.
-                let jitter = |rng: &mut R| (rng.below(2001) as i64 - 1000) as i64;
+                let jitter = |rng: &mut R| rng.below(2001) as i64 - 1000;
                 push_fixed(&mut ctx, (lat_e6 + jitter(rng)) / 100, 4);
                 ctx.extend_from_slice(b",\"longitude\":");
                 push_fixed(&mut ctx, (lon_e6 + jitter(rng)) / 100, 4);
                 ctx.push(b'}');
             } else {
                 if rng.chance(0.8) {
-                    ctx.extend_from_slice(b"\"library\":{\"name\":\"analytics.js\",\"version\":\"npm:next-1.70.0\"},");
+                    ctx.extend_from_slice(
+                        b"\"library\":{\"name\":\"analytics.js\",\"version\":\"npm:next-1.70.0\"},",
+                    );
                 } else {
                     ctx.extend_from_slice(b"\"library\":{\"name\":\"RudderLabs JavaScript SDK\",\"version\":\"3.11.1\"},");
                 }
@@ -539,9 +586,17 @@ impl Person {
         w
     }
 
-    /// Appends this person's ground-truth line (JSON + newline). `orders` and `identified` are
-    /// the outcome of the simulation.
-    pub(crate) fn write_truth(&self, world: &World, orders: u32, identified: bool, out: &mut Vec<u8>) {
+    /// Appends this person's ground-truth line (JSON + newline). `orders`, `identified` and
+    /// `used` (devices that sent events; only those are listed) are the outcome of the
+    /// simulation.
+    pub(crate) fn write_truth(
+        &self,
+        world: &World,
+        orders: u32,
+        identified: bool,
+        used: [bool; 2],
+        out: &mut Vec<u8>,
+    ) {
         let c = &CITIES[self.city];
         out.extend_from_slice(b"{\"person\":");
         push_u64(out, self.index);
@@ -552,10 +607,12 @@ impl Person {
             out.extend_from_slice(b"null");
         }
         out.extend_from_slice(b",\"anonymous_ids\":[");
-        for (i, d) in self.devices.iter().enumerate() {
-            if i > 0 {
+        let mut first = true;
+        for (d, _) in self.devices.iter().zip(used).filter(|(_, u)| *u) {
+            if !first {
                 out.push(b',');
             }
+            first = false;
             push_json_str(out, &d.anon);
         }
         out.extend_from_slice(b"],\"email\":");
@@ -602,7 +659,7 @@ impl Person {
         out.extend_from_slice(b",\"app_share\":");
         push_fixed(out, i64::from(self.app_share_pct), 2);
         out.extend_from_slice(b",\"seasons\":[");
-        let mut first = true;
+        first = true;
         for s in Season::ALL {
             if self.seasons & s.bit() != 0 {
                 if !first {

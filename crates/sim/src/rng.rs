@@ -113,7 +113,10 @@ mod tests {
             let n = 20_000;
             let sum: u64 = (0..n).map(|_| u64::from(r.poisson(lambda))).sum();
             let mean = sum as f64 / f64::from(n);
-            assert!((mean - lambda).abs() < lambda * 0.05 + 0.05, "{lambda}: {mean}");
+            assert!(
+                (mean - lambda).abs() < lambda * 0.05 + 0.05,
+                "{lambda}: {mean}"
+            );
         }
     }
 }

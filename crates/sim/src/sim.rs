@@ -95,6 +95,8 @@ impl Stats {
 pub(crate) struct Outcome {
     pub orders: u32,
     pub identified: bool,
+    /// Which devices sent at least one event.
+    pub used: [bool; 2],
 }
 
 /// Relative session-start weight per local hour.
@@ -103,7 +105,8 @@ const HOUR_WEIGHTS: [f64; 24] = [
     3.3, 3.6, 3.4, 2.5, 1.2,
 ];
 
-const HOME_PAGE: &[u8] = b"\"path\":\"/\",\"url\":\"https://shop.example.com/\",\"title\":\"Audex Shop\"";
+const HOME_PAGE: &[u8] =
+    b"\"path\":\"/\",\"url\":\"https://shop.example.com/\",\"title\":\"Audex Shop\"";
 const CART_PAGE: &[u8] =
     b"\"path\":\"/cart\",\"url\":\"https://shop.example.com/cart\",\"title\":\"Your cart | Audex Shop\"";
 const CHECKOUT_PAGE: &[u8] =
@@ -152,6 +155,8 @@ struct Gen<'a, R: RngCore> {
     day: u32,
     /// Whether each device sends `userId`.
     dev_user: [bool; 2],
+    /// Whether each device sent anything.
+    used: [bool; 2],
     signed_up: bool,
     shop_sessions: u32,
     signup_session: Option<u32>,
@@ -198,8 +203,8 @@ pub(crate) fn simulate<R: RngCore>(
         let local_min = rng.weighted(&HOUR_WEIGHTS) as i32 * 60 + rng.below(60) as i32;
         // Keep every block inside its UTC day, with room for the session to run.
         let mut utc_min = (local_min - offset).rem_euclid(1440);
-        if utc_min > 1320 {
-            utc_min -= 180;
+        if utc_min > 1260 {
+            utc_min -= 240;
         }
         let ms = cal.day_start_ms(day) + i64::from(utc_min) * 60_000 + rng.below(60_000) as i64;
         let app = if publisher {
@@ -213,7 +218,11 @@ pub(crate) fn simulate<R: RngCore>(
         };
         let pool = if app { &app_devs } else { &web_devs };
         // The second device of the same kind is the occasional one.
-        let device = if pool.len() > 1 && rng.chance(0.3) { pool[1] } else { pool[0] } as u8;
+        let device = if pool.len() > 1 && rng.chance(0.3) {
+            pool[1]
+        } else {
+            pool[0]
+        } as u8;
         let ad_bounce = p.persona == Persona::Bouncer && rng.chance(0.25);
         blocks.push(Block {
             ms,
@@ -232,6 +241,26 @@ pub(crate) fn simulate<R: RngCore>(
     } else {
         None
     };
+    if n_dev == 2 && blocks.len() >= 2 {
+        // Make sure the second device shows up, and, for people who sign up, that it is used
+        // after the sign-up (a log-in links it to the account).
+        let shop: Vec<usize> = (0..blocks.len())
+            .filter(|&i| !blocks[i].publisher)
+            .collect();
+        match signup_session {
+            Some(k) if shop.len() >= 2 => {
+                let signup_device = blocks[shop[k as usize]].device;
+                let last = shop[shop.len() - 1];
+                blocks[last].device = 1 - signup_device;
+            }
+            _ => {
+                if blocks.iter().all(|b| b.device == blocks[0].device) {
+                    let last = blocks.len() - 1;
+                    blocks[last].device = 1 - blocks[0].device;
+                }
+            }
+        }
+    }
     let base = mix64(w.seed ^ mix64(p.index.wrapping_add(0x9e37_79b9_7f4a_7c15)));
     let mut g = Gen {
         w,
@@ -246,6 +275,7 @@ pub(crate) fn simulate<R: RngCore>(
         end_ms: cal.end_ms(),
         day: 0,
         dev_user: [false; 2],
+        used: [false; 2],
         signed_up: false,
         shop_sessions: 0,
         signup_session,
@@ -267,7 +297,9 @@ pub(crate) fn simulate<R: RngCore>(
         } else {
             g.now + g.rng.between(60_000, 900_000) as i64
         };
-        if start >= g.end_ms - 3_600_000 {
+        // A person's first block always fits (it starts by 21:01 UTC); later ones pushed past
+        // 22:00 on the last day are dropped rather than squeezed.
+        if start >= g.end_ms - 7_200_000 {
             continue;
         }
         g.now = start;
@@ -291,6 +323,7 @@ pub(crate) fn simulate<R: RngCore>(
     Outcome {
         orders: g.orders,
         identified: g.signed_up,
+        used: g.used,
     }
 }
 
@@ -302,6 +335,7 @@ impl<R: RngCore> Gen<'_, R> {
     /// Writes the common head of an event, up to and excluding the member after the ids.
     fn begin(&mut self, kind: Kind, dev: usize) {
         self.stats.counts[kind as usize] += 1;
+        self.used[dev] = true;
         if self.now >= self.end_ms {
             self.now = self.end_ms - 1;
         }
@@ -393,17 +427,20 @@ impl<R: RngCore> Gen<'_, R> {
                 b"Home"
             }
             PageKind::Category(c) => {
-                self.page.extend_from_slice(&cat.categories[c as usize].page);
+                self.page
+                    .extend_from_slice(&cat.categories[c as usize].page);
                 b"Category"
             }
             PageKind::Product(pid) => {
-                self.page.extend_from_slice(&cat.products[pid as usize].page);
+                self.page
+                    .extend_from_slice(&cat.products[pid as usize].page);
                 b"Product"
             }
             PageKind::Search => {
                 self.scratch.clear();
                 url_encode(&mut self.scratch, query);
-                self.page.extend_from_slice(b"\"path\":\"/search\",\"search\":\"?q=");
+                self.page
+                    .extend_from_slice(b"\"path\":\"/search\",\"search\":\"?q=");
                 self.page.extend_from_slice(&self.scratch);
                 self.page.extend_from_slice(b"\",\"url\":\"");
                 self.page.extend_from_slice(SHOP_URL.as_bytes());
@@ -515,7 +552,8 @@ impl<R: RngCore> Gen<'_, R> {
         let n = cat.products.len().min(4);
         let start = self.rng.below(cat.products.len() - n + 1);
         self.last_list.clear();
-        self.last_list.extend_from_slice(&cat.products[start..start + n]);
+        self.last_list
+            .extend_from_slice(&cat.products[start..start + n]);
         if !self.last_list.contains(&anchor) {
             self.last_list.push(anchor);
         }
@@ -564,7 +602,8 @@ impl<R: RngCore> Gen<'_, R> {
         self.page(dev, PageKind::Cart, "");
         self.tick(100, 800);
         self.begin(Kind::CartViewed, dev);
-        self.buf.extend_from_slice(b",\"properties\":{\"cart_id\":\"cart-");
+        self.buf
+            .extend_from_slice(b",\"properties\":{\"cart_id\":\"cart-");
         push_u64(self.buf, self.p.index);
         self.buf.extend_from_slice(b"\",");
         let cart = std::mem::take(&mut self.cart);
@@ -616,7 +655,8 @@ impl<R: RngCore> Gen<'_, R> {
         self.newsletter = true;
         self.tick(1_000, 20_000);
         self.begin(Kind::NewsletterSubscribed, dev);
-        self.buf.extend_from_slice(b",\"properties\":{\"source\":\"");
+        self.buf
+            .extend_from_slice(b",\"properties\":{\"source\":\"");
         self.buf.extend_from_slice(source.as_bytes());
         self.buf.extend_from_slice(b"\"}");
         self.end(dev, true);
@@ -630,7 +670,8 @@ impl<R: RngCore> Gen<'_, R> {
         if self.rng.chance(0.15) {
             self.begin(Kind::Alias, dev);
             self.buf.extend_from_slice(b",\"previousId\":\"");
-            self.buf.extend_from_slice(self.p.devices[dev].anon.as_bytes());
+            self.buf
+                .extend_from_slice(self.p.devices[dev].anon.as_bytes());
             self.buf.push(b'"');
             self.end(dev, false);
             self.tick(5, 200);
@@ -751,7 +792,8 @@ impl<R: RngCore> Gen<'_, R> {
         self.page(dev, PageKind::Checkout, "");
         self.tick(100, 900);
         self.begin(Kind::CheckoutStarted, dev);
-        self.buf.extend_from_slice(b",\"properties\":{\"order_id\":\"");
+        self.buf
+            .extend_from_slice(b",\"properties\":{\"order_id\":\"");
         self.push_order_id(order_no);
         self.buf.extend_from_slice(b"\",\"value\":");
         push_cents(self.buf, subtotal);
@@ -771,9 +813,11 @@ impl<R: RngCore> Gen<'_, R> {
         self.page(dev, PageKind::Confirmation, "");
         self.tick(100, 600);
         self.begin(Kind::OrderCompleted, dev);
-        self.buf.extend_from_slice(b",\"properties\":{\"order_id\":\"");
+        self.buf
+            .extend_from_slice(b",\"properties\":{\"order_id\":\"");
         self.push_order_id(order_no);
-        self.buf.extend_from_slice(b"\",\"affiliation\":\"Audex Shop\",\"total\":");
+        self.buf
+            .extend_from_slice(b"\",\"affiliation\":\"Audex Shop\",\"total\":");
         push_cents(self.buf, total);
         self.buf.extend_from_slice(b",\"revenue\":");
         push_cents(self.buf, revenue);
@@ -828,7 +872,8 @@ impl<R: RngCore> Gen<'_, R> {
             let r = self.refunds.remove(0);
             self.now = self.now.max(r.ms);
             self.begin(Kind::OrderRefunded, r.device);
-            self.buf.extend_from_slice(b",\"properties\":{\"order_id\":\"");
+            self.buf
+                .extend_from_slice(b",\"properties\":{\"order_id\":\"");
             self.push_order_id(r.order);
             self.buf.extend_from_slice(b"\",\"total\":");
             push_cents(self.buf, r.total_cents);
@@ -899,7 +944,10 @@ impl<R: RngCore> Gen<'_, R> {
         }
 
         let persona = p.persona;
-        let intent = self.w.calendar.intent(p.seasons, persona == Persona::DealHunter, self.day);
+        let intent = self
+            .w
+            .calendar
+            .intent(p.seasons, persona == Persona::DealHunter, self.day);
         let base = match persona {
             Persona::Bouncer => 0.0,
             Persona::Browser => 0.02,
@@ -908,16 +956,22 @@ impl<R: RngCore> Gen<'_, R> {
             Persona::LoyalBuyer => 0.42,
         };
         let will_buy = self.rng.chance((base * intent).min(0.9));
-        let steps = 1 + self.rng.poisson(match persona {
-            Persona::LoyalBuyer => 3.6,
-            _ => 2.4,
-        } * if intent > 1.4 { 1.3 } else { 1.0 });
+        let steps = 1 + self.rng.poisson(
+            match persona {
+                Persona::LoyalBuyer => 3.6,
+                _ => 2.4,
+            } * if intent > 1.4 { 1.3 } else { 1.0 },
+        );
         let add_p = if will_buy { 0.4 } else { 0.06 };
         let mut last_viewed: Option<u32> = None;
         for _ in 0..steps {
             self.tick(4_000, 90_000);
             let r = self.rng.unit();
-            let dept = if self.rng.chance(0.75) { focus } else { self.pick_dept(&weights) };
+            let dept = if self.rng.chance(0.75) {
+                focus
+            } else {
+                self.pick_dept(&weights)
+            };
             if r < 0.16 {
                 self.view_list(dev, dept);
             } else if r < 0.25 {
@@ -964,7 +1018,11 @@ impl<R: RngCore> Gen<'_, R> {
             }
         }
         if self.rng.chance(0.012) {
-            let source = if self.rng.chance(0.5) { "footer" } else { "popup" };
+            let source = if self.rng.chance(0.5) {
+                "footer"
+            } else {
+                "popup"
+            };
             self.newsletter(dev, source);
         }
 
@@ -1047,7 +1105,13 @@ impl<R: RngCore> Gen<'_, R> {
         }
     }
 
-    fn ad_impression(&mut self, dev: usize, campaign: usize, creative: usize, product: Option<u32>) {
+    fn ad_impression(
+        &mut self,
+        dev: usize,
+        campaign: usize,
+        creative: usize,
+        product: Option<u32>,
+    ) {
         // Per-impression cost: CPM / 1000, with ±30 % auction noise.
         let cost = CAMPAIGNS[campaign].cpm_micros / 1000 * (70 + self.rng.below(61) as u64) / 100;
         self.begin(Kind::AdImpression, dev);

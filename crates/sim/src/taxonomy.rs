@@ -106,7 +106,8 @@ mod tests {
 
     #[test]
     fn reports_line_numbers() {
-        let err = parse_google_taxonomy("# h\n1 - A\nnonsense\n", Path::new("tax.txt")).unwrap_err();
+        let err =
+            parse_google_taxonomy("# h\n1 - A\nnonsense\n", Path::new("tax.txt")).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("tax.txt") && msg.contains(":3"), "{msg}");
     }

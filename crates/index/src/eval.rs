@@ -1,0 +1,287 @@
+//! The set-at-a-time evaluator: `evaluate(index, rule, now) -> RoaringBitmap`.
+//!
+//! Each node is evaluated within a *universe* (the people still in play): `and` narrows the
+//! universe child by child, `or` evaluates each child on what is not yet matched, `not` is the
+//! universe minus its child. A predicate takes its candidates from bitmaps; where the bitmap is
+//! exact (an event seen in a window, a season) that is the answer, otherwise each candidate is
+//! refined with the per-person code, so both evaluators share one meaning.
+
+use audex_profile::{PersonId, LINES_MARKER};
+use audex_rules::{Event, Predicate, Rule};
+use roaring::RoaringBitmap;
+
+use crate::index::{union, Index};
+use crate::person::{
+    brand_eq, event_count, matches_pred, matches_rule, name_ids, propset_passes, season_mark,
+    season_year, window_days, MAX_REFERENCE_DEPTH, PRICE_RANGE_DAYS,
+};
+use crate::{Context, EvalError};
+
+/// Every member of `rule` at `now_ms`.
+pub fn evaluate(
+    ctx: &Context<'_>,
+    index: &Index,
+    rule: &Rule,
+    now_ms: i64,
+) -> Result<RoaringBitmap, EvalError> {
+    let now_day = ctx.store.day_of(now_ms);
+    eval_rule(ctx, index, rule, now_day, &index.live, 0)
+}
+
+/// Rough cost rank of a rule node: cheap, exact bitmap predicates first in an `and`.
+fn cost(rule: &Rule) -> u8 {
+    match rule {
+        Rule::Pred(Predicate::Event(e)) if e.filters.is_empty() && e.count.is_default() => 0,
+        Rule::Pred(Predicate::Season(_) | Predicate::InList(_)) => 0,
+        Rule::Pred(
+            Predicate::Gender(_)
+            | Predicate::Income(_)
+            | Predicate::Age(_)
+            | Predicate::Country(_)
+            | Predicate::BuyingPower(_),
+        ) => 1,
+        Rule::Pred(_) => 2,
+        Rule::Not(_) => 3,
+        Rule::And(_) | Rule::Or(_) => 3,
+    }
+}
+
+fn eval_rule(
+    ctx: &Context<'_>,
+    index: &Index,
+    rule: &Rule,
+    now_day: u32,
+    universe: &RoaringBitmap,
+    depth: usize,
+) -> Result<RoaringBitmap, EvalError> {
+    match rule {
+        Rule::And(rules) => {
+            let mut order: Vec<&Rule> = rules.iter().collect();
+            order.sort_by_key(|r| cost(r));
+            let mut u = universe.clone();
+            for r in order {
+                if u.is_empty() {
+                    break;
+                }
+                u = eval_rule(ctx, index, r, now_day, &u, depth)?;
+            }
+            Ok(u)
+        }
+        Rule::Or(rules) => {
+            let mut out = RoaringBitmap::new();
+            let mut rest = universe.clone();
+            for r in rules {
+                if rest.is_empty() {
+                    break;
+                }
+                let m = eval_rule(ctx, index, r, now_day, &rest, depth)?;
+                rest -= &m;
+                out |= m;
+            }
+            Ok(out)
+        }
+        Rule::Not(r) => Ok(universe - eval_rule(ctx, index, r, now_day, universe, depth)?),
+        Rule::Pred(p) => eval_pred(ctx, index, p, now_day, universe, depth),
+    }
+}
+
+/// Keeps the candidates for which the per-person predicate holds.
+fn refine(
+    ctx: &Context<'_>,
+    candidates: &RoaringBitmap,
+    pred: &Predicate,
+    now_day: u32,
+    depth: usize,
+) -> Result<RoaringBitmap, EvalError> {
+    let mut out = Vec::with_capacity(candidates.len() as usize / 2);
+    for person in candidates {
+        let Some(p) = ctx.store.profiles.get(person as usize) else {
+            continue;
+        };
+        if matches_pred(ctx, person, p, pred, now_day, depth)? {
+            out.push(person);
+        }
+    }
+    Ok(RoaringBitmap::from_sorted_iter(out).unwrap_or_default())
+}
+
+fn eval_event(
+    ctx: &Context<'_>,
+    index: &Index,
+    ev: &Event,
+    now_day: u32,
+    universe: &RoaringBitmap,
+) -> RoaringBitmap {
+    let names = name_ids(ctx, &ev.event);
+    let candidates = match window_days(&ev.within, now_day) {
+        Some((lo, hi)) => index.event_days(&names, ev.channel, lo, hi) & universe,
+        None => RoaringBitmap::new(),
+    };
+    if ev.filters.is_empty() && ev.count.is_default() {
+        return candidates; // exact: at least one event in the window
+    }
+    // Which property sets pass the filters, decided once per set.
+    let sets = &ctx.store.propsets;
+    let pass: Vec<bool> = if ev.filters.is_empty() {
+        Vec::new()
+    } else {
+        (0..sets.len() as u32)
+            .map(|id| id != LINES_MARKER && propset_passes(ctx, sets.get(id), &ev.filters))
+            .collect()
+    };
+    let ok = |id: u32| pass.get(id as usize).copied().unwrap_or(false);
+    let passing: Vec<PersonId> = candidates
+        .iter()
+        .filter(|&person| {
+            ctx.store
+                .profiles
+                .get(person as usize)
+                .is_some_and(|p| ev.count.matches(event_count(p, ev, &names, now_day, &ok)))
+        })
+        .collect();
+    let passing = RoaringBitmap::from_sorted_iter(passing).unwrap_or_default();
+    if ev.count.matches(0) {
+        // People without any such event have count 0, which satisfies the comparison.
+        (universe - &candidates) | passing
+    } else {
+        passing
+    }
+}
+
+fn eval_pred(
+    ctx: &Context<'_>,
+    index: &Index,
+    pred: &Predicate,
+    now_day: u32,
+    universe: &RoaringBitmap,
+    depth: usize,
+) -> Result<RoaringBitmap, EvalError> {
+    let sets = &ctx.store.propsets;
+    Ok(match pred {
+        Predicate::Event(ev) => eval_event(ctx, index, ev, now_day, universe),
+        Predicate::NoEventAfter(r) => {
+            let anchors: Vec<u32> = r.after.iter().flat_map(|a| name_ids(ctx, a)).collect();
+            let candidates = match window_days(&r.within, now_day) {
+                Some((lo, hi)) => index.event_days(&anchors, r.channel, lo, hi) & universe,
+                None => RoaringBitmap::new(),
+            };
+            refine(ctx, &candidates, pred, now_day, depth)?
+        }
+        Predicate::CategoryInterest(c) => {
+            let parts: Vec<&RoaringBitmap> = index
+                .categories
+                .iter()
+                .filter(|(cat, _)| match ctx.taxonomy {
+                    Some(t) => t.is_descendant(**cat, c.category),
+                    None => **cat == c.category,
+                })
+                .map(|(_, b)| b)
+                .collect();
+            refine(ctx, &(union(parts) & universe), pred, now_day, depth)?
+        }
+        Predicate::BrandInterest(b) => {
+            let parts: Vec<&RoaringBitmap> = index
+                .brands
+                .iter()
+                .filter(|(v, _)| sets.values.name(**v).is_some_and(|n| brand_eq(n, &b.brand)))
+                .map(|(_, bm)| bm)
+                .collect();
+            refine(ctx, &(union(parts) & universe), pred, now_day, depth)?
+        }
+        Predicate::PriceRange(_) => {
+            let kinds = [
+                audex_model::EventKind::ProductViewed as u32,
+                audex_model::EventKind::ProductAdded as u32,
+                audex_model::EventKind::OrderCompleted as u32,
+            ];
+            let lo = now_day.saturating_sub(PRICE_RANGE_DAYS);
+            let candidates = index.event_days(&kinds, None, lo, now_day) & universe;
+            refine(ctx, &candidates, pred, now_day, depth)?
+        }
+        Predicate::Season(s) => match season_year(s, now_day) {
+            Some(y) => index
+                .seasons
+                .get(&season_mark(s.name, y))
+                .map(|b| b & universe)
+                .unwrap_or_default(),
+            None => RoaringBitmap::new(),
+        },
+        Predicate::InList(l) => {
+            ctx.lists
+                .get(&l.list)
+                .ok_or_else(|| EvalError::UnknownList(l.list.clone()))?
+                & universe
+        }
+        Predicate::AdExposure(a) => {
+            let candidates = match &a.campaign {
+                Some(c) => sets
+                    .values
+                    .get(c)
+                    .and_then(|id| index.campaigns.get(&id))
+                    .map(|b| b & universe)
+                    .unwrap_or_default(),
+                None => {
+                    let imp = audex_model::EventKind::AdImpression as u32;
+                    match window_days(&a.within, now_day) {
+                        Some((lo, hi)) => index.event_days(&[imp], None, lo, hi) & universe,
+                        None => RoaringBitmap::new(),
+                    }
+                }
+            };
+            refine(ctx, &candidates, pred, now_day, depth)?
+        }
+        Predicate::PageCategory(pc) => {
+            let parts: Vec<&RoaringBitmap> = pc
+                .categories
+                .iter()
+                .filter_map(|c| sets.values.get(c))
+                .filter_map(|id| index.page_categories.get(&id))
+                .collect();
+            refine(ctx, &(union(parts) & universe), pred, now_day, depth)?
+        }
+        Predicate::InAudience(a) => {
+            let rule = ctx
+                .audiences
+                .get(&a.audience)
+                .ok_or_else(|| EvalError::UnknownAudience(a.audience.clone()))?;
+            if depth >= MAX_REFERENCE_DEPTH {
+                return Err(EvalError::Cycle(a.audience.clone()));
+            }
+            eval_rule(ctx, index, rule, now_day, universe, depth + 1)?
+        }
+        Predicate::Tag(t) => {
+            let rule = ctx
+                .tags
+                .get(&t.name)
+                .ok_or_else(|| EvalError::UnknownTag(t.name.clone()))?;
+            if depth >= MAX_REFERENCE_DEPTH {
+                return Err(EvalError::Cycle(t.name.clone()));
+            }
+            eval_rule(ctx, index, rule, now_day, universe, depth + 1)?
+        }
+        Predicate::ModelScore(m) => return Err(EvalError::ModelUnavailable(m.model.clone())),
+        // Attributes of the person itself: one cheap check per person in the universe.
+        Predicate::BuyingPower(_)
+        | Predicate::Gender(_)
+        | Predicate::Age(_)
+        | Predicate::Income(_)
+        | Predicate::GeoRadius(_)
+        | Predicate::Country(_)
+        | Predicate::Attribute(_) => refine(ctx, universe, pred, now_day, depth)?,
+    })
+}
+
+/// Whether `person` matches (the per-person evaluator over a rule), for callers holding an index.
+pub fn matches_in(
+    ctx: &Context<'_>,
+    person: PersonId,
+    rule: &Rule,
+    now_day: u32,
+) -> Result<bool, EvalError> {
+    match ctx.store.profiles.get(person as usize) {
+        Some(p) if ctx.store.identity.is_root(person) => {
+            matches_rule(ctx, person, p, rule, now_day, 0)
+        }
+        _ => Ok(false),
+    }
+}
