@@ -4,9 +4,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
-use audex_engine::import::{import_path, ImportOptions, ImportReport};
-use audex_engine::{Engine, EngineOptions, DEFAULT_ADVERTISER};
+use anyhow::{Context, Result, bail};
+use audex_engine::import::{ImportOptions, ImportReport, import_path};
+use audex_engine::{DEFAULT_ADVERTISER, Engine, EngineOptions};
 use audex_model::event::{IdKind, Identifier};
 use audex_model::normalize::{normalize_email, sha256_hex};
 use clap::{Args, Subcommand};
@@ -63,6 +63,9 @@ pub enum AdvertiserCommand {
         name: String,
         #[arg(long)]
         json: bool,
+        /// Fixed offset from UTC at which the advertiser's days begin, like `+09:00` or `-05:00`.
+        #[arg(long, default_value = "+00:00", allow_hyphen_values = true)]
+        utc_offset: String,
     },
     /// List advertisers.
     List {
@@ -150,7 +153,7 @@ fn find_taxonomy(cli_taxonomy: &Option<PathBuf>, data: &Path) -> Option<PathBuf>
         .find(|p| p.exists())
 }
 
-fn open_engine(cli: &Cli) -> Result<Engine> {
+pub fn open_engine(cli: &Cli) -> Result<Engine> {
     let taxonomy = find_taxonomy(&cli.taxonomy, &cli.data);
     Engine::open(&cli.data, EngineOptions { taxonomy })
         .with_context(|| format!("opening data directory {}", cli.data.display()))
@@ -175,7 +178,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Demo(args) => demo(&cli, args),
         Command::Advertiser { command } => advertiser(&cli, command),
         Command::Catalog { command } => match command {
-            CatalogCommand::Import { adv, file, json } => catalog_import(&cli, &adv.advertiser, file, *json),
+            CatalogCommand::Import { adv, file, json } => {
+                catalog_import(&cli, &adv.advertiser, file, *json)
+            }
         },
         Command::Import(args) => import(&cli, args),
         Command::People { command } => match command {
@@ -197,6 +202,9 @@ pub fn run(cli: Cli) -> Result<i32> {
                 Ok(0)
             }
         },
+        Command::Audience { command } => crate::audience::audience(&cli, command),
+        Command::List { command } => crate::audience::list(&cli, command),
+        Command::Tag { command } => crate::audience::tag(&cli, command),
         Command::Stats(args) => stats(&cli, &args.adv.advertiser, args.json),
         Command::Snapshot(adv) => {
             let engine = open_engine(&cli)?;
@@ -245,8 +253,12 @@ fn sim(cli: &Cli, args: &SimArgs) -> Result<audex_sim::SimSummary> {
 fn advertiser(cli: &Cli, command: &AdvertiserCommand) -> Result<i32> {
     let engine = open_engine(cli)?;
     match command {
-        AdvertiserCommand::Create { name, json } => {
-            let c = engine.create_advertiser(name)?;
+        AdvertiserCommand::Create {
+            name,
+            json,
+            utc_offset,
+        } => {
+            let c = engine.create_advertiser(name, parse_offset(utc_offset)?)?;
             if *json {
                 println!(
                     "{}",
@@ -257,7 +269,10 @@ fn advertiser(cli: &Cli, command: &AdvertiserCommand) -> Result<i32> {
                 println!("advertiser     {} (id {})", c.name, c.advertiser_id);
                 println!("write key      {}", c.write_key);
                 println!("client id      {}", c.client_id);
-                println!("client secret  {}   (shown once; store it now)", c.client_secret);
+                println!(
+                    "client secret  {}   (shown once; store it now)",
+                    c.client_secret
+                );
             }
         }
         AdvertiserCommand::List { json } => {
@@ -276,6 +291,30 @@ fn advertiser(cli: &Cli, command: &AdvertiserCommand) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// Parses `+HH:MM` / `-HH:MM` (or `Z`) into minutes.
+fn parse_offset(s: &str) -> Result<i32> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("z") || t == "UTC" {
+        return Ok(0);
+    }
+    let (sign, rest) = match t.as_bytes().first() {
+        Some(b'+') => (1, &t[1..]),
+        Some(b'-') => (-1, &t[1..]),
+        _ => bail!("--utc-offset {s:?}: expected +HH:MM or -HH:MM"),
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let (h, m): (i32, i32) = (
+        h.parse()
+            .with_context(|| format!("--utc-offset {s:?}: bad hours"))?,
+        m.parse()
+            .with_context(|| format!("--utc-offset {s:?}: bad minutes"))?,
+    );
+    if !(0..60).contains(&m) {
+        bail!("--utc-offset {s:?}: minutes must be 0..59");
+    }
+    Ok(sign * (h * 60 + m))
 }
 
 fn catalog_import(cli: &Cli, advertiser: &str, file: &Path, as_json: bool) -> Result<i32> {
@@ -298,7 +337,10 @@ fn catalog_import(cli: &Cli, advertiser: &str, file: &Path, as_json: bool) -> Re
                 "  {}:{}: {}{}",
                 file.display(),
                 r.line,
-                r.column.as_deref().map(|c| format!("{c}: ")).unwrap_or_default(),
+                r.column
+                    .as_deref()
+                    .map(|c| format!("{c}: "))
+                    .unwrap_or_default(),
                 r.message
             );
         }
@@ -364,6 +406,9 @@ fn import(cli: &Cli, args: &ImportArgs) -> Result<i32> {
     }
     total.seconds = start.elapsed().as_secs_f64();
     adv.compact()?;
+    if !adv.definitions()?.audiences.is_empty() {
+        adv.refresh_memberships(audex_engine::now_ms(), "event")?;
+    }
     if !args.no_snapshot {
         adv.snapshot()?;
     }
@@ -414,10 +459,10 @@ fn print_import(file: &Path, r: &ImportReport) {
 
 /// Turns what a user typed into candidate identifiers.
 pub fn identifier_candidates(s: &str) -> Vec<Identifier> {
-    if let Some((kind, value)) = s.split_once(':') {
-        if let Some(k) = IdKind::parse(kind) {
-            return vec![Identifier::new(k, value)];
-        }
+    if let Some((kind, value)) = s.split_once(':')
+        && let Some(k) = IdKind::parse(kind)
+    {
+        return vec![Identifier::new(k, value)];
     }
     let mut out = vec![
         Identifier::new(IdKind::UserId, s),
@@ -435,7 +480,7 @@ pub fn identifier_candidates(s: &str) -> Vec<Identifier> {
     out
 }
 
-fn parse_now(now: Option<&str>) -> Result<i64> {
+pub fn parse_now(now: Option<&str>) -> Result<i64> {
     match now {
         None => Ok(audex_engine::now_ms()),
         Some(s) => Ok(chrono::DateTime::parse_from_rfc3339(s)
@@ -444,7 +489,13 @@ fn parse_now(now: Option<&str>) -> Result<i64> {
     }
 }
 
-fn people_show(cli: &Cli, advertiser: &str, identifier: &str, as_json: bool, now: Option<&str>) -> Result<i32> {
+fn people_show(
+    cli: &Cli,
+    advertiser: &str,
+    identifier: &str,
+    as_json: bool,
+    now: Option<&str>,
+) -> Result<i32> {
     let now_ms = parse_now(now)?;
     let engine = open_engine(cli)?;
     let adv = engine.advertiser(advertiser)?;
@@ -453,7 +504,10 @@ fn people_show(cli: &Cli, advertiser: &str, identifier: &str, as_json: bool, now
         .iter()
         .find_map(|id| state.profiles.person(id));
     let Some(person) = person else {
-        eprintln!("no person with identifier {identifier:?} in advertiser {:?}", adv.record.name);
+        eprintln!(
+            "no person with identifier {identifier:?} in advertiser {:?}",
+            adv.record.name
+        );
         return Ok(1);
     };
     let Some(view) = audex_engine::view::profile_json(&state.profiles, person, now_ms) else {
@@ -469,7 +523,7 @@ fn people_show(cli: &Cli, advertiser: &str, identifier: &str, as_json: bool, now
 }
 
 /// Writes to stdout; a closed pipe (`audex … | head`) ends quietly instead of panicking.
-fn write_stdout(text: &str) -> Result<()> {
+pub fn write_stdout(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{text}").and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
@@ -478,10 +532,17 @@ fn write_stdout(text: &str) -> Result<()> {
 }
 
 /// A person's profile as a few readable lines.
-fn render_profile(v: &serde_json::Value, taxonomy: Option<&audex_model::taxonomy::ProductTaxonomy>) -> String {
+fn render_profile(
+    v: &serde_json::Value,
+    taxonomy: Option<&audex_model::taxonomy::ProductTaxonomy>,
+) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
-    let str_of = |x: &serde_json::Value| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string());
+    let str_of = |x: &serde_json::Value| {
+        x.as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| x.to_string())
+    };
     let _ = writeln!(s, "person {}", v["person"]);
     for id in v["identifiers"].as_array().into_iter().flatten() {
         let _ = writeln!(s, "  {:<13} {}", str_of(&id["type"]), str_of(&id["value"]));
@@ -495,12 +556,21 @@ fn render_profile(v: &serde_json::Value, taxonomy: Option<&audex_model::taxonomy
         v["orders"],
         v["spend"]
     );
-    let _ = writeln!(s, "activity            web 7d/30d/90d/540d     app 7d/30d/90d/540d");
+    let _ = writeln!(
+        s,
+        "activity            web 7d/30d/90d/540d     app 7d/30d/90d/540d"
+    );
     if let Some(act) = v["activity_7_30_90_540_days"].as_object() {
         for (kind, c) in act {
             let fmt = |ch: &str| {
-                c[ch].as_array()
-                    .map(|a| a.iter().map(|x| format!("{x:>4}")).collect::<Vec<_>>().join(""))
+                c[ch]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|x| format!("{x:>4}"))
+                            .collect::<Vec<_>>()
+                            .join("")
+                    })
                     .unwrap_or_default()
             };
             let _ = writeln!(s, "  {:<22}{}    {}", kind, fmt("web"), fmt("app"));
@@ -535,21 +605,43 @@ fn render_profile(v: &serde_json::Value, taxonomy: Option<&audex_model::taxonomy
         .as_array()
         .into_iter()
         .flatten()
-        .map(|p| format!("{} {} {}", str_of(&p["date"]), str_of(&p["event"]), str_of(&p["product_id"])))
+        .map(|p| {
+            format!(
+                "{} {} {}",
+                str_of(&p["date"]),
+                str_of(&p["event"]),
+                str_of(&p["product_id"])
+            )
+        })
         .collect();
     if !products.is_empty() {
         let _ = writeln!(s, "recent products\n  {}", products.join("\n  "));
     }
     let d = &v["demographics"];
-    let _ = writeln!(s, "demographics gender {}, age {}, income {}", str_of(&d["gender"]), str_of(&d["age"]), str_of(&d["income"]));
+    let _ = writeln!(
+        s,
+        "demographics gender {}, age {}, income {}",
+        str_of(&d["gender"]),
+        str_of(&d["age"]),
+        str_of(&d["income"])
+    );
     if !v["location"].is_null() {
-        let _ = writeln!(s, "location    {}, {} ({})", v["location"]["lat"], v["location"]["lon"], str_of(&v["location"]["at"]));
+        let _ = writeln!(
+            s,
+            "location    {}, {} ({})",
+            v["location"]["lat"],
+            v["location"]["lon"],
+            str_of(&v["location"]["at"])
+        );
     }
     for a in v["ads"].as_array().into_iter().flatten() {
         let _ = writeln!(
             s,
             "ads         campaign {}: {} impressions, {} clicks, cost {}",
-            str_of(&a["campaign_id"]), a["impressions"], a["clicks"], a["cost"]
+            str_of(&a["campaign_id"]),
+            a["impressions"],
+            a["clicks"],
+            a["cost"]
         );
     }
     let seasons: Vec<String> = v["seasons"]
@@ -562,7 +654,10 @@ fn render_profile(v: &serde_json::Value, taxonomy: Option<&audex_model::taxonomy
         let _ = writeln!(s, "seasons     {}", seasons.join(", "));
     }
     if let Some(t) = v["traits"].as_object().filter(|t| !t.is_empty()) {
-        let pairs: Vec<String> = t.iter().map(|(k, x)| format!("{k}={}", str_of(x))).collect();
+        let pairs: Vec<String> = t
+            .iter()
+            .map(|(k, x)| format!("{k}={}", str_of(x)))
+            .collect();
         let _ = writeln!(s, "traits      {}", pairs.join(", "));
     }
     s.trim_end().to_string()
@@ -577,7 +672,13 @@ fn stats(cli: &Cli, advertiser: &str, as_json: bool) -> Result<i32> {
     let people = state.profiles.people();
     let heap = state.profiles.heap_bytes();
     let log = adv.log_stats();
-    let per_person = |b: usize| if people > 0 { b as f64 / people as f64 } else { 0.0 };
+    let per_person = |b: usize| {
+        if people > 0 {
+            b as f64 / people as f64
+        } else {
+            0.0
+        }
+    };
     let v = json!({
         "advertiser": adv.record.name,
         "people": people,

@@ -1,5 +1,6 @@
 //! `audex`: the command-line interface (DESIGN.md's command-line contract).
 
+mod audience;
 mod commands;
 
 /// mimalloc: ingest allocates many small JSON values on several threads; glibc's malloc spent a
@@ -16,7 +17,12 @@ use clap::{Parser, Subcommand};
 #[command(name = "audex", version, about)]
 pub struct Cli {
     /// Data directory.
-    #[arg(long, global = true, env = "AUDEX_DATA", default_value = "./audex-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "AUDEX_DATA",
+        default_value = "./audex-data"
+    )]
     pub data: PathBuf,
     /// Google Product Taxonomy file (`ID - A > B > C` lines) used to resolve categories.
     #[arg(long, global = true, env = "AUDEX_TAXONOMY")]
@@ -57,6 +63,21 @@ pub enum Command {
     Stats(commands::StatsArgs),
     /// Write a snapshot of derived state so the next start replays only newer events.
     Snapshot(commands::AdvertiserArg),
+    /// Define audiences and read their members, sizes, overlaps and history.
+    Audience {
+        #[command(subcommand)]
+        command: audience::AudienceCommand,
+    },
+    /// Contact lists (emails, phones), matched to people by SHA-256 of normalised values.
+    List {
+        #[command(subcommand)]
+        command: audience::ListCommand,
+    },
+    /// Behavioral tags defined by rules.
+    Tag {
+        #[command(subcommand)]
+        command: audience::TagCommand,
+    },
 }
 
 fn main() {
@@ -66,6 +87,7 @@ fn main() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     match commands::run(cli) {

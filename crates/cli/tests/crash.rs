@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use audex_engine::{Engine, EngineOptions};
@@ -39,7 +39,15 @@ fn acknowledged_events_survive_sigkill_exactly_once() {
         let mut child = Command::new(env!("CARGO_BIN_EXE_audex"))
             .args(["--data"])
             .arg(&data)
-            .args(["import", "-", "--ack", "--no-snapshot", "--allow-rejects", "--chunk-lines", "64"])
+            .args([
+                "import",
+                "-",
+                "--ack",
+                "--no-snapshot",
+                "--allow-rejects",
+                "--chunk-lines",
+                "64",
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -52,10 +60,10 @@ fn acknowledged_events_survive_sigkill_exactly_once() {
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(n) = line.strip_prefix("acked ") {
-                    if let Ok(n) = n.trim().parse::<u64>() {
-                        acked_reader.fetch_max(n, Ordering::SeqCst);
-                    }
+                if let Some(n) = line.strip_prefix("acked ")
+                    && let Ok(n) = n.trim().parse::<u64>()
+                {
+                    acked_reader.fetch_max(n, Ordering::SeqCst);
                 }
             }
         });
@@ -91,7 +99,10 @@ fn acknowledged_events_survive_sigkill_exactly_once() {
         acked_prefix = acked_prefix.max(n);
         eprintln!("round {round}: killed after {delay} ms, {n} acknowledged");
     }
-    assert!(kills >= ROUNDS / 2, "most rounds must end in a kill ({kills})");
+    assert!(
+        kills >= ROUNDS / 2,
+        "most rounds must end in a kill ({kills})"
+    );
     assert!(acked_prefix > 0, "some events must have been acknowledged");
 
     // Restart and check the log and the derived state.
@@ -101,10 +112,16 @@ fn acknowledged_events_survive_sigkill_exactly_once() {
     for r in adv.read_log().unwrap() {
         let (_, rec) = r.unwrap();
         let v: serde_json::Value = serde_json::from_slice(&rec.payload).unwrap();
-        *seen.entry(v["messageId"].as_str().unwrap().to_string()).or_default() += 1;
+        *seen
+            .entry(v["messageId"].as_str().unwrap().to_string())
+            .or_default() += 1;
     }
     for i in 0..acked_prefix {
-        assert_eq!(seen.get(&format!("crash-{i}")), Some(&1), "acknowledged event {i} missing or doubled");
+        assert_eq!(
+            seen.get(&format!("crash-{i}")),
+            Some(&1),
+            "acknowledged event {i} missing or doubled"
+        );
     }
     assert!(seen.values().all(|&c| c == 1), "an event was stored twice");
     assert_eq!(adv.state().unwrap().events, seen.len() as u64);

@@ -7,7 +7,7 @@
 //! profiles are updated, reopening replays the log from the last snapshot position.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
 use audex_model::catalog::Catalog;
@@ -19,10 +19,17 @@ use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use audex_index::Index;
+use audex_model::event::IdKind;
+use audex_profile::PersonId;
+use audex_rules::{AudienceDef, Rule};
+use roaring::RoaringBitmap;
+
+use crate::EngineError;
+use crate::audiences::{self, ContactList, Definitions, Memberships, SavedAudience};
 use crate::ingest::{Parsed, Rejection};
 use crate::registry::AdvertiserRecord;
 use crate::snapshot;
-use crate::EngineError;
 
 /// The derived state of one advertiser.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -95,6 +102,11 @@ pub struct Advertiser {
     /// Serialises dedup → append → apply so that log order is apply order.
     ingest_lock: Mutex<()>,
     pub open_report: OpenReport,
+    defs: RwLock<Definitions>,
+    /// Bitmap indexes, built on first evaluation and kept current by ingest.
+    index: RwLock<Option<Index>>,
+    /// Saved audiences' membership, once evaluated; updated per person by ingest.
+    memberships: RwLock<Option<Memberships>>,
 }
 
 impl Advertiser {
@@ -115,14 +127,18 @@ impl Advertiser {
             );
         }
         let catalog = snapshot::load_catalog(&dir.join("catalog.bin"))?.unwrap_or_default();
+        let defs = Definitions::load(&dir.join("definitions.json"))?;
         let mut report = OpenReport {
             log_truncated_bytes: recovery.truncated_bytes,
             log_records: recovery.records,
             ..Default::default()
         };
         let t = Instant::now();
+        let utc_offset_ms = i64::from(record.utc_offset_minutes) * 60_000;
         let state = match snapshot::load_state(&dir.join("snapshot.bin"))? {
-            Some((state, pos)) if pos <= recovery.end => {
+            Some((state, pos))
+                if pos <= recovery.end && state.profiles.utc_offset_ms == utc_offset_ms =>
+            {
                 report.snapshot_loaded = true;
                 State {
                     applied_to: pos,
@@ -135,6 +151,10 @@ impl Advertiser {
             }
             None => State::default(),
         };
+        let mut state = state;
+        if !report.snapshot_loaded {
+            state.profiles.utc_offset_ms = utc_offset_ms;
+        }
         report.snapshot_ms = t.elapsed().as_millis() as u64;
         let adv = Advertiser {
             record,
@@ -145,6 +165,9 @@ impl Advertiser {
             taxonomy,
             ingest_lock: Mutex::new(()),
             open_report: report,
+            defs: RwLock::new(defs),
+            index: RwLock::new(None),
+            memberships: RwLock::new(None),
         };
         let t = Instant::now();
         let (replayed, skipped) = adv.replay()?;
@@ -237,19 +260,341 @@ impl Advertiser {
         };
         let mut state = self.state.write().map_err(|_| EngineError::Poisoned)?;
         let accepted = fresh.len() as u64;
+        let mut touched: Vec<PersonId> = Vec::new();
         for (p, d) in fresh.iter().zip(digests) {
             state.seen.insert(d);
             match state.profiles.apply(&p.event, reference) {
-                Ok(_) => state.events += 1,
+                Ok(applied) => {
+                    state.events += 1;
+                    touched.push(applied.person);
+                    touched.extend(applied.merged);
+                }
                 Err(e) => tracing::warn!(error = %e, line = p.line, "event stored but not applied"),
             }
         }
         state.applied_to = durable_to;
+        drop(catalog);
+        let state = RwLockWriteGuard::downgrade(state);
+        touched.sort_unstable();
+        touched.dedup();
+        self.after_apply(&state, &touched)?;
         Ok(IngestOutcome {
             accepted,
             duplicates,
             durable_to,
         })
+    }
+
+    /// Keeps the index and the saved audiences' membership current for the people an ingest
+    /// touched: the real-time path (no full recompute).
+    fn after_apply(&self, state: &State, touched: &[PersonId]) -> Result<(), EngineError> {
+        {
+            let mut index = self.index.write().map_err(|_| EngineError::Poisoned)?;
+            let Some(index) = index.as_mut() else {
+                return Ok(());
+            };
+            for &p in touched {
+                index.update_person(&state.profiles, p);
+                let root = state.profiles.identity.find(p);
+                if root != p {
+                    index.update_person(&state.profiles, root);
+                }
+            }
+        }
+        let mut memberships = self
+            .memberships
+            .write()
+            .map_err(|_| EngineError::Poisoned)?;
+        let Some(m) = memberships.as_mut() else {
+            return Ok(());
+        };
+        let defs = self.defs.read().map_err(|_| EngineError::Poisoned)?;
+        let ctx = audiences::context(&state.profiles, self.taxonomy.as_deref(), &defs)?;
+        let now = crate::now_ms();
+        let mut transitions = Vec::new();
+        for a in &defs.audiences {
+            let Some(rule) = ctx.audiences.get(&a.id) else {
+                continue;
+            };
+            let members = m.by_audience.entry(a.id.clone()).or_default();
+            for &p in touched {
+                let now_in = audex_index::matches(&ctx, p, rule, now)?;
+                let was_in = members.contains(p);
+                if now_in != was_in {
+                    if now_in {
+                        members.insert(p);
+                    } else {
+                        members.remove(p);
+                    }
+                    transitions.push(audiences::Transition {
+                        audience: a.id.clone(),
+                        person: p,
+                        entered: now_in,
+                        at_ms: now,
+                        cause: "event".into(),
+                    });
+                }
+            }
+        }
+        audiences::append_history(&self.dir.join("history.ndjson"), &transitions)
+    }
+
+    /// Read access to the definitions (audiences, lists, tags).
+    pub fn definitions(&self) -> Result<RwLockReadGuard<'_, Definitions>, EngineError> {
+        self.defs.read().map_err(|_| EngineError::Poisoned)
+    }
+
+    fn update_definitions<T>(
+        &self,
+        f: impl FnOnce(&mut Definitions) -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        let mut defs = self.defs.write().map_err(|_| EngineError::Poisoned)?;
+        let mut copy = defs.clone();
+        let out = f(&mut copy)?;
+        // Every saved audience and tag must still compile, refer only to what exists, and be
+        // free of reference cycles.
+        audiences::check_references(&copy)?;
+        copy.save(&self.dir.join("definitions.json"))?;
+        *defs = copy;
+        Ok(out)
+    }
+
+    /// Saves a new audience; names are unique per advertiser.
+    pub fn create_audience(&self, def: AudienceDef) -> Result<SavedAudience, EngineError> {
+        let now = crate::now_ms();
+        let saved = self.update_definitions(|d| {
+            if d.audience(&def.name).is_some() {
+                return Err(EngineError::Invalid(format!(
+                    "an audience named {:?} already exists",
+                    def.name
+                )));
+            }
+            let a = SavedAudience {
+                id: d.new_id("aud_"),
+                definition: def,
+                created_ms: now,
+                updated_ms: now,
+            };
+            d.audiences.push(a.clone());
+            Ok(a)
+        })?;
+        Ok(saved)
+    }
+
+    /// Replaces an audience's definition (keeping its id).
+    pub fn update_audience(
+        &self,
+        id_or_name: &str,
+        def: AudienceDef,
+    ) -> Result<SavedAudience, EngineError> {
+        self.update_definitions(|d| {
+            let id = d
+                .audience(id_or_name)
+                .map(|a| a.id.clone())
+                .ok_or_else(|| EngineError::UnknownAudience(id_or_name.to_string()))?;
+            if d.audiences
+                .iter()
+                .any(|a| a.name() == def.name && a.id != id)
+            {
+                return Err(EngineError::Invalid(format!(
+                    "an audience named {:?} already exists",
+                    def.name
+                )));
+            }
+            let a = d
+                .audiences
+                .iter_mut()
+                .find(|a| a.id == id)
+                .ok_or_else(|| EngineError::UnknownAudience(id_or_name.to_string()))?;
+            a.definition = def;
+            a.updated_ms = crate::now_ms();
+            Ok(a.clone())
+        })
+    }
+
+    /// Deletes an audience (refused while another audience refers to it).
+    pub fn delete_audience(&self, id_or_name: &str) -> Result<SavedAudience, EngineError> {
+        self.update_definitions(|d| {
+            let pos = d
+                .audiences
+                .iter()
+                .position(|a| a.id == id_or_name)
+                .or_else(|| d.audiences.iter().position(|a| a.name() == id_or_name))
+                .ok_or_else(|| EngineError::UnknownAudience(id_or_name.to_string()))?;
+            Ok(d.audiences.remove(pos))
+        })
+    }
+
+    /// Defines (or redefines) a behavioral tag by a rule.
+    pub fn set_tag(&self, name: &str, rule_text: &str) -> Result<(), EngineError> {
+        audex_rules::parse(rule_text).map_err(|e| EngineError::Invalid(format!("rule: {e}")))?;
+        self.update_definitions(|d| {
+            d.tags.retain(|(n, _)| n != name);
+            d.tags.push((name.to_string(), rule_text.to_string()));
+            Ok(())
+        })
+    }
+
+    /// Uploads (replaces) a contact list from lines of emails, E.164 phones or SHA-256 hashes.
+    pub fn import_list(&self, name: &str, lines: &[String]) -> Result<ListReport, EngineError> {
+        let mut hashes: Vec<String> = Vec::with_capacity(lines.len());
+        let mut invalid = 0u64;
+        for l in lines.iter().filter(|l| !l.trim().is_empty()) {
+            match audiences::contact_hash(l) {
+                Some(h) => hashes.push(h),
+                None => invalid += 1,
+            }
+        }
+        hashes.sort_unstable();
+        hashes.dedup();
+        let uploaded = lines.iter().filter(|l| !l.trim().is_empty()).count() as u64;
+        let list = self.update_definitions(|d| {
+            let id = match d.lists.iter().find(|l| l.name == name) {
+                Some(l) => l.id.clone(),
+                None => d.new_id("list_"),
+            };
+            d.lists.retain(|l| l.name != name);
+            let list = ContactList {
+                id,
+                name: name.to_string(),
+                hashes,
+                uploaded,
+                invalid,
+                updated_ms: crate::now_ms(),
+            };
+            d.lists.push(list.clone());
+            Ok(list)
+        })?;
+        let state = self.state()?;
+        let matched = audiences::list_members(&state.profiles, &list).len();
+        let valid = list.hashes.len() as u64;
+        Ok(ListReport {
+            id: list.id,
+            uploaded,
+            invalid,
+            distinct: valid,
+            matched_people: matched,
+            match_rate: if valid > 0 {
+                matched as f64 / valid as f64
+            } else {
+                0.0
+            },
+        })
+    }
+
+    /// Runs `f` with an evaluation context and the (lazily built) index.
+    pub fn with_context<T>(
+        &self,
+        f: impl FnOnce(&audex_index::Context<'_>, &Index) -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        let state = self.state()?;
+        {
+            let mut index = self.index.write().map_err(|_| EngineError::Poisoned)?;
+            if index.is_none() {
+                *index = Some(Index::build(&state.profiles));
+            }
+        }
+        let index = self.index.read().map_err(|_| EngineError::Poisoned)?;
+        let defs = self.definitions()?;
+        let ctx = audiences::context(&state.profiles, self.taxonomy.as_deref(), &defs)?;
+        let empty = Index::default();
+        f(&ctx, index.as_ref().unwrap_or(&empty))
+    }
+
+    /// Members of a rule at `now_ms`, set at a time.
+    pub fn evaluate(&self, rule: &Rule, now_ms: i64) -> Result<RoaringBitmap, EngineError> {
+        self.with_context(|ctx, index| Ok(audex_index::evaluate(ctx, index, rule, now_ms)?))
+    }
+
+    /// Members of a rule at `now_ms`, person by person (the streaming evaluator; for checks).
+    pub fn evaluate_per_person(
+        &self,
+        rule: &Rule,
+        now_ms: i64,
+    ) -> Result<RoaringBitmap, EngineError> {
+        self.with_context(|ctx, _| {
+            let mut out = RoaringBitmap::new();
+            for p in 0..ctx.store.profiles.len() as PersonId {
+                if audex_index::matches(ctx, p, rule, now_ms)? {
+                    out.insert(p);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// A person's primary identifier: their userId, else their smallest anonymousId, else any.
+    pub fn primary_id(store: &audex_profile::ProfileStore, person: PersonId) -> String {
+        let ids = store.identity.ids_of(store.identity.find(person));
+        ids.iter()
+            .find(|i| i.kind == IdKind::UserId)
+            .or_else(|| {
+                ids.iter()
+                    .filter(|i| i.kind == IdKind::AnonymousId)
+                    .min_by(|a, b| a.value.cmp(&b.value))
+            })
+            .or_else(|| ids.first())
+            .map(|i| i.value.clone())
+            .unwrap_or_else(|| format!("person:{person}"))
+    }
+
+    /// Re-evaluates every saved audience at `now_ms` and records who entered and left since the
+    /// last evaluation (`cause`: why — "time" for a sweep, "event" after a bulk import).
+    pub fn refresh_memberships(
+        &self,
+        now_ms: i64,
+        cause: &str,
+    ) -> Result<RefreshReport, EngineError> {
+        let path = self.dir.join("membership.bin");
+        let new = self.with_context(|ctx, index| {
+            let defs = self.definitions()?;
+            audiences::evaluate_all(ctx, index, &defs, now_ms)
+        })?;
+        let mut guard = self
+            .memberships
+            .write()
+            .map_err(|_| EngineError::Poisoned)?;
+        if guard.is_none() {
+            *guard = Some(snapshot::load_memberships(&path)?.unwrap_or_default());
+        }
+        let old = guard.get_or_insert_with(Memberships::default);
+        let mut transitions = Vec::new();
+        let empty = RoaringBitmap::new();
+        for (id, members) in &new {
+            let before = old.by_audience.get(id).unwrap_or(&empty);
+            let why = if old.by_audience.contains_key(id) {
+                cause
+            } else {
+                "definition"
+            };
+            transitions.extend(audiences::diff(id, before, members, now_ms, why));
+        }
+        audiences::append_history(&self.dir.join("history.ndjson"), &transitions)?;
+        old.by_audience = new;
+        old.evaluated_ms = now_ms;
+        snapshot::save_memberships(&path, old)?;
+        Ok(RefreshReport {
+            audiences: old.by_audience.len(),
+            entered: transitions.iter().filter(|t| t.entered).count() as u64,
+            left: transitions.iter().filter(|t| !t.entered).count() as u64,
+        })
+    }
+
+    /// Entries and exits recorded for an audience (all audiences when `None`).
+    pub fn history(
+        &self,
+        audience: Option<&str>,
+    ) -> Result<Vec<audiences::Transition>, EngineError> {
+        let id = match audience {
+            Some(a) => Some(
+                self.definitions()?
+                    .audience(a)
+                    .map(|x| x.id.clone())
+                    .ok_or_else(|| EngineError::UnknownAudience(a.to_string()))?,
+            ),
+            None => None,
+        };
+        audiences::read_history(&self.dir.join("history.ndjson"), id.as_deref())
     }
 
     /// Read access to the derived state.
@@ -317,6 +662,30 @@ impl Advertiser {
     pub fn read_log(&self) -> Result<audex_store::LogReader, EngineError> {
         Ok(self.log.read_from(LogPosition::default())?)
     }
+}
+
+/// What a contact-list upload matched.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListReport {
+    pub id: String,
+    /// Non-empty lines uploaded.
+    pub uploaded: u64,
+    /// Lines that were neither an email, an E.164 phone nor a SHA-256 hash.
+    pub invalid: u64,
+    /// Distinct hashed identifiers kept.
+    pub distinct: u64,
+    /// People found with one of them.
+    pub matched_people: u64,
+    /// `matched_people / distinct`.
+    pub match_rate: f64,
+}
+
+/// What a membership refresh recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefreshReport {
+    pub audiences: usize,
+    pub entered: u64,
+    pub left: u64,
 }
 
 /// Collects rejections up to a cap, counting the rest.

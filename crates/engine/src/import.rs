@@ -10,11 +10,11 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use audex_model::catalog::{Delimiter, DelimitedReader, RecordError};
+use audex_model::catalog::{DelimitedReader, Delimiter, RecordError};
 
 use crate::advertiser::{Advertiser, Rejections};
-use crate::ingest::{parse_lines, InputLine, Parsed, Rejection};
-use crate::{now_ms, EngineError};
+use crate::ingest::{InputLine, Parsed, Rejection, parse_lines};
+use crate::{EngineError, now_ms};
 
 /// Import tuning.
 #[derive(Debug, Clone)]
@@ -204,7 +204,11 @@ impl ChunkReader<'_> {
                         }));
                     }
                 };
-                self.bytes += record.fields.iter().map(|f| f.len() as u64 + 1).sum::<u64>();
+                self.bytes += record
+                    .fields
+                    .iter()
+                    .map(|f| f.len() as u64 + 1)
+                    .sum::<u64>();
                 match header {
                     None => *header = Some(record.fields),
                     Some(h) => {
@@ -327,7 +331,11 @@ fn csv_row_to_json(header: &[String], fields: &[String]) -> Vec<u8> {
         let nested = path.len() > 1;
         let value = if nested {
             match v.parse::<f64>() {
-                Ok(f) if f.is_finite() && !v.starts_with('+') && !(v.starts_with('0') && v.len() > 1 && !v.starts_with("0.")) => {
+                Ok(f)
+                    if f.is_finite()
+                        && !v.starts_with('+')
+                        && !(v.starts_with('0') && v.len() > 1 && !v.starts_with("0.")) =>
+                {
                     serde_json::Number::from_f64(f).map_or(Value::String(v.clone()), Value::Number)
                 }
                 _ => match v.as_str() {
@@ -366,14 +374,19 @@ mod tests {
 
     fn fields(s: &str) -> Vec<String> {
         let mut r = DelimitedReader::new(s.as_bytes(), Some(Delimiter::Comma));
-        r.next_record().ok().flatten().map(|r| r.fields).unwrap_or_default()
+        r.next_record()
+            .ok()
+            .flatten()
+            .map(|r| r.fields)
+            .unwrap_or_default()
     }
 
     #[test]
     fn csv_rows_nest_and_type() {
         let header = fields("type,event,userId,properties.price,properties.sku,context.ip\n");
         let row = fields("track,\"Order, Completed\",u1,12.5,007,1.2.3.4\n");
-        let v: Value = serde_json::from_slice(&csv_row_to_json(&header, &row)).unwrap_or(Value::Null);
+        let v: Value =
+            serde_json::from_slice(&csv_row_to_json(&header, &row)).unwrap_or(Value::Null);
         assert_eq!(v["event"], "Order, Completed");
         assert_eq!(v["properties"]["price"], 12.5);
         assert_eq!(v["properties"]["sku"], "007", "leading zeros stay text");

@@ -1,6 +1,6 @@
 //! Parsing and validating incoming events in parallel, before the sequential log-and-apply step.
 
-use audex_model::event::{parse_event, split_batch, Event, ValidationError};
+use audex_model::event::{Event, ValidationError, parse_event, split_batch};
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
@@ -114,7 +114,10 @@ pub fn parse_one(l: &InputLine, received_at_ms: i64) -> Vec<Result<Parsed, Rejec
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
     let end = b
         .iter()
         .rposition(|c| !c.is_ascii_whitespace())

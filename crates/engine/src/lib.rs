@@ -12,6 +12,7 @@
 //! ```
 
 pub mod advertiser;
+pub mod audiences;
 mod fsutil;
 pub mod import;
 pub mod ingest;
@@ -26,7 +27,7 @@ use std::sync::{Arc, Mutex};
 
 use audex_model::taxonomy::ProductTaxonomy;
 
-pub use advertiser::{Advertiser, IngestOutcome, OpenReport, State};
+pub use advertiser::{Advertiser, IngestOutcome, ListReport, OpenReport, RefreshReport, State};
 pub use registry::{AdvertiserRecord, Credentials};
 
 /// The advertiser every verb uses when none is named.
@@ -60,6 +61,12 @@ pub enum EngineError {
     Catalog(String),
     #[error("internal lock poisoned by an earlier panic")]
     Poisoned,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no audience {0:?}")]
+    UnknownAudience(String),
+    #[error(transparent)]
+    Eval(#[from] audex_index::EvalError),
 }
 
 impl EngineError {
@@ -137,10 +144,20 @@ impl Engine {
         self.taxonomy.as_deref()
     }
 
-    /// Registers a new advertiser and returns its credentials (shown once).
-    pub fn create_advertiser(&self, name: &str) -> Result<Credentials, EngineError> {
+    /// Registers a new advertiser and returns its credentials (shown once). Its days begin at
+    /// `utc_offset_minutes` from UTC (fixed; windows and seasons count days at that offset).
+    pub fn create_advertiser(
+        &self,
+        name: &str,
+        utc_offset_minutes: i32,
+    ) -> Result<Credentials, EngineError> {
+        if !(-14 * 60..=14 * 60).contains(&utc_offset_minutes) {
+            return Err(EngineError::Invalid(format!(
+                "UTC offset of {utc_offset_minutes} minutes is outside -14:00..+14:00"
+            )));
+        }
         let mut reg = self.registry.lock().map_err(|_| EngineError::Poisoned)?;
-        let creds = reg.create(name, now_ms())?;
+        let creds = reg.create(name, now_ms(), utc_offset_minutes)?;
         reg.save(&self.dir)?;
         Ok(creds)
     }
@@ -163,7 +180,7 @@ impl Engine {
             match reg.find(name_or_id) {
                 Some(r) => r.clone(),
                 None if name_or_id == DEFAULT_ADVERTISER => {
-                    reg.create(DEFAULT_ADVERTISER, now_ms())?;
+                    reg.create(DEFAULT_ADVERTISER, now_ms(), 0)?;
                     reg.save(&self.dir)?;
                     reg.find(DEFAULT_ADVERTISER)
                         .cloned()
@@ -184,7 +201,10 @@ impl Engine {
     }
 
     /// Finds the advertiser whose write key this is.
-    pub fn advertiser_by_write_key(&self, key: &str) -> Result<Option<Arc<Advertiser>>, EngineError> {
+    pub fn advertiser_by_write_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<Arc<Advertiser>>, EngineError> {
         let id = {
             let reg = self.registry.lock().map_err(|_| EngineError::Poisoned)?;
             reg.advertisers

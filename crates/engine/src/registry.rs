@@ -21,6 +21,9 @@ pub struct AdvertiserRecord {
     /// SHA-256 hex of the admin client secret.
     pub client_secret_sha256: String,
     pub created_ms: i64,
+    /// Fixed offset from UTC, in minutes, at which this advertiser's days begin.
+    #[serde(default)]
+    pub utc_offset_minutes: i32,
 }
 
 /// Credentials printed once at creation (the secret is not recoverable afterwards).
@@ -99,7 +102,12 @@ impl Registry {
             .or_else(|| self.advertisers.iter().find(|a| a.name == name_or_id))
     }
 
-    pub(crate) fn create(&mut self, name: &str, now_ms: i64) -> Result<Credentials, EngineError> {
+    pub(crate) fn create(
+        &mut self,
+        name: &str,
+        now_ms: i64,
+        utc_offset_minutes: i32,
+    ) -> Result<Credentials, EngineError> {
         if !valid_name(name) {
             return Err(EngineError::InvalidName(name.to_string()));
         }
@@ -125,6 +133,7 @@ impl Registry {
             client_id: creds.client_id.clone(),
             client_secret_sha256: hash_secret(&creds.client_secret),
             created_ms: now_ms,
+            utc_offset_minutes,
         });
         Ok(creds)
     }

@@ -10,13 +10,13 @@ use std::path::Path;
 use audex_model::catalog::Catalog;
 use audex_store::LogPosition;
 
+use crate::EngineError;
 use crate::advertiser::State;
 use crate::fsutil::write_atomic;
-use crate::EngineError;
 
 const MAGIC: &[u8; 8] = b"AXSNAP01";
 const CATALOG_MAGIC: &[u8; 8] = b"AXCATL01";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const HEADER: usize = 8 + 4 + 16 + 8 + 4;
 
 fn encode(magic: &[u8; 8], pos: LogPosition, payload: &[u8]) -> Vec<u8> {
@@ -91,7 +91,10 @@ pub fn save_catalog(path: &Path, catalog: &Catalog) -> Result<(), EngineError> {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    write_atomic(path, &encode(CATALOG_MAGIC, LogPosition::default(), &payload))
+    write_atomic(
+        path,
+        &encode(CATALOG_MAGIC, LogPosition::default(), &payload),
+    )
 }
 
 /// Loads the catalog; a damaged catalog file is an error, since it has no other copy.
@@ -108,4 +111,56 @@ pub fn load_catalog(path: &Path) -> Result<Option<Catalog>, EngineError> {
         message: e.to_string(),
     })?;
     Ok(Some(catalog))
+}
+
+const MEMBERSHIP_MAGIC: &[u8; 8] = b"AXMEMB01";
+
+/// Saves saved audiences' membership (bitmaps in the portable Roaring format).
+pub fn save_memberships(path: &Path, m: &crate::audiences::Memberships) -> Result<(), EngineError> {
+    let mut entries: Vec<(String, Vec<u8>)> = Vec::with_capacity(m.by_audience.len());
+    for (id, bitmap) in &m.by_audience {
+        let mut bytes = Vec::with_capacity(bitmap.serialized_size());
+        bitmap
+            .serialize_into(&mut bytes)
+            .map_err(|e| EngineError::io(path, e))?;
+        entries.push((id.clone(), bytes));
+    }
+    entries.sort();
+    let payload =
+        postcard::to_allocvec(&(m.evaluated_ms, entries)).map_err(|e| EngineError::Snapshot {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    write_atomic(
+        path,
+        &encode(MEMBERSHIP_MAGIC, LogPosition::default(), &payload),
+    )
+}
+
+/// Loads saved audiences' membership; `None` when absent or unusable (it is re-evaluated).
+pub fn load_memberships(path: &Path) -> Result<Option<crate::audiences::Memberships>, EngineError> {
+    let Some(bytes) = read_optional(path)? else {
+        return Ok(None);
+    };
+    let Some((_, payload)) = decode(MEMBERSHIP_MAGIC, &bytes) else {
+        return Ok(None);
+    };
+    let Ok((evaluated_ms, entries)) =
+        postcard::from_bytes::<(i64, Vec<(String, Vec<u8>)>)>(payload)
+    else {
+        return Ok(None);
+    };
+    let mut m = crate::audiences::Memberships {
+        evaluated_ms,
+        ..Default::default()
+    };
+    for (id, b) in entries {
+        match roaring::RoaringBitmap::deserialize_from(&b[..]) {
+            Ok(bitmap) => {
+                m.by_audience.insert(id, bitmap);
+            }
+            Err(_) => return Ok(None),
+        }
+    }
+    Ok(Some(m))
 }

@@ -1,11 +1,11 @@
 //! Human- and API-facing views of derived state (one place, shared by the CLI and server).
 
-use audex_model::event::{Gender, IncomeBand};
-use audex_model::season::{day_to_date, Season};
-use audex_model::time::day_of_ms;
 use audex_model::EventKind;
-use audex_profile::{entry, PersonId, ProfileStore};
-use serde_json::{json, Map, Value};
+use audex_model::event::{Gender, IncomeBand};
+use audex_model::season::{Season, day_to_date};
+use audex_model::time::day_of_ms;
+use audex_profile::{PersonId, ProfileStore, entry};
+use serde_json::{Map, Value, json};
 
 fn gender_name(g: u8) -> Option<&'static str> {
     match g {
@@ -94,7 +94,7 @@ pub fn profile_json(store: &ProfileStore, person: PersonId, now_ms: i64) -> Opti
     }
     categories.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     brands.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    products.sort_by(|a, b| b.2.cmp(&a.2));
+    products.sort_by_key(|p| std::cmp::Reverse(p.2));
     let value_name = |id: u32| store.propsets.values.name(id).unwrap_or("").to_string();
     let seasons: Vec<Value> = p
         .seasons
@@ -108,9 +108,14 @@ pub fn profile_json(store: &ProfileStore, person: PersonId, now_ms: i64) -> Opti
         .traits
         .iter()
         .map(|(k, v)| {
+            let value = match *v {
+                audex_profile::Scalar::Str(id) => Value::String(value_name(id)),
+                audex_profile::Scalar::Num(n) => json!(n),
+                audex_profile::Scalar::Bool(b) => Value::Bool(b),
+            };
             (
                 store.propsets.keys.name(*k).unwrap_or("").to_string(),
-                Value::String(value_name(*v)),
+                value,
             )
         })
         .collect();

@@ -1,7 +1,7 @@
 //! CSV event files: dotted headers nest, quoted fields may hold commas and newlines, and a bad
 //! row is refused with its line number while the others are stored.
 
-use audex_engine::import::{import_path, ImportOptions};
+use audex_engine::import::{ImportOptions, import_path};
 use audex_engine::{Engine, EngineOptions};
 use audex_model::event::{IdKind, Identifier};
 
@@ -26,9 +26,17 @@ fn csv_rows_become_events_with_line_numbers_for_rejects() {
     assert_eq!(report.rejected.kept[0].line, 3);
     assert_eq!(report.rejected.kept[0].field, "/properties/price");
     let state = adv.state().unwrap();
-    let u1 = state.profiles.person(&Identifier::new(IdKind::UserId, "u1")).unwrap();
+    let u1 = state
+        .profiles
+        .person(&Identifier::new(IdKind::UserId, "u1"))
+        .unwrap();
     assert_eq!(state.profiles.profile(u1).unwrap().events, 2);
-    assert!(state.profiles.person(&Identifier::new(IdKind::UserId, "u3")).is_some());
+    assert!(
+        state
+            .profiles
+            .person(&Identifier::new(IdKind::UserId, "u3"))
+            .is_some()
+    );
     // A second import of the same file stores nothing new.
     drop(state);
     let again = import_path(&adv, &file, &ImportOptions::default(), &mut |_| {}).unwrap();

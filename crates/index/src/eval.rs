@@ -6,14 +6,14 @@
 //! exact (an event seen in a window, a season) that is the answer, otherwise each candidate is
 //! refined with the per-person code, so both evaluators share one meaning.
 
-use audex_profile::{PersonId, LINES_MARKER};
+use audex_profile::{LINES_MARKER, PersonId};
 use audex_rules::{Event, Predicate, Rule};
 use roaring::RoaringBitmap;
 
-use crate::index::{union, Index};
+use crate::index::{Index, union};
 use crate::person::{
-    brand_eq, event_count, matches_pred, matches_rule, name_ids, propset_passes, season_mark,
-    season_year, window_days, MAX_REFERENCE_DEPTH, PRICE_RANGE_DAYS,
+    MAX_REFERENCE_DEPTH, PRICE_RANGE_DAYS, brand_eq, event_count, matches_pred, matches_rule,
+    name_ids, propset_passes, season_mark, season_year, window_days,
 };
 use crate::{Context, EvalError};
 
@@ -249,16 +249,13 @@ fn eval_pred(
             }
             eval_rule(ctx, index, rule, now_day, universe, depth + 1)?
         }
-        Predicate::Tag(t) => {
-            let rule = ctx
-                .tags
-                .get(&t.name)
-                .ok_or_else(|| EvalError::UnknownTag(t.name.clone()))?;
-            if depth >= MAX_REFERENCE_DEPTH {
+        Predicate::Tag(t) => match ctx.tags.get(&t.name) {
+            None => RoaringBitmap::new(),
+            Some(_) if depth >= MAX_REFERENCE_DEPTH => {
                 return Err(EvalError::Cycle(t.name.clone()));
             }
-            eval_rule(ctx, index, rule, now_day, universe, depth + 1)?
-        }
+            Some(rule) => eval_rule(ctx, index, rule, now_day, universe, depth + 1)?,
+        },
         Predicate::ModelScore(m) => return Err(EvalError::ModelUnavailable(m.model.clone())),
         // Attributes of the person itself: one cheap check per person in the universe.
         Predicate::BuyingPower(_)

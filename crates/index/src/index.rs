@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use audex_model::Channel;
 use audex_profile::entry::Entry;
-use audex_profile::{PersonId, ProfileStore, LINES_MARKER};
+use audex_profile::{LINES_MARKER, PersonId, ProfileStore};
 use roaring::RoaringBitmap;
 use rustc_hash::FxHashMap;
 

@@ -22,7 +22,7 @@ use rustc_hash::FxHashMap;
 
 pub use eval::evaluate;
 pub use index::Index;
-pub use person::matches;
+pub use person::{explain, matches};
 
 /// Why a rule could not be evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,8 +31,6 @@ pub enum EvalError {
     UnknownList(String),
     #[error("unknown audience {0:?}")]
     UnknownAudience(String),
-    #[error("unknown tag {0:?}")]
-    UnknownTag(String),
     #[error("audiences or tags refer to each other in a cycle through {0:?}")]
     Cycle(String),
     #[error("model {0:?} has no scores yet: model-based audiences need a trained model")]
@@ -49,8 +47,8 @@ pub struct Context<'a> {
     pub audiences: FxHashMap<String, Rule>,
     /// Behavioral tags defined by rules, for `tag`.
     pub tags: FxHashMap<String, Rule>,
-    /// Buyers' spend at ranks n/4, n/2, 3n/4 (see `BuyingPowerLevel`).
-    pub spend_quartiles: [f64; 3],
+    /// Buyers' spend quartiles per `now` day, computed on first use.
+    quartiles: std::sync::Mutex<Option<(u32, [f64; 3])>>,
 }
 
 impl<'a> Context<'a> {
@@ -62,19 +60,37 @@ impl<'a> Context<'a> {
             lists: FxHashMap::default(),
             audiences: FxHashMap::default(),
             tags: FxHashMap::default(),
-            spend_quartiles: spend_quartiles(store),
+            quartiles: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The buyers' spend quartiles over the buying-power window ending on `now_day`.
+    pub fn spend_quartiles(&self, now_day: u32) -> [f64; 3] {
+        let mut cache = match self.quartiles.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        match *cache {
+            Some((day, q)) if day == now_day => q,
+            _ => {
+                let q = spend_quartiles(self.store, now_day);
+                *cache = Some((now_day, q));
+                q
+            }
         }
     }
 }
 
-/// The buyers' spend at ranks ⌊n/4⌋, ⌊n/2⌋, ⌊3n/4⌋ of the sorted spends.
-pub fn spend_quartiles(store: &ProfileStore) -> [f64; 3] {
+/// The buyers' spend (over the buying-power window ending on `now_day`) at ranks ⌊n/4⌋, ⌊n/2⌋,
+/// ⌊3n/4⌋ of the sorted spends of people with spend > 0.
+pub fn spend_quartiles(store: &ProfileStore, now_day: u32) -> [f64; 3] {
     let mut spends: Vec<f64> = store
         .profiles
         .iter()
         .enumerate()
-        .filter(|(i, p)| p.spend > 0.0 && store.identity.is_root(*i as u32))
-        .map(|(_, p)| p.spend)
+        .filter(|(i, _)| store.identity.is_root(*i as u32))
+        .map(|(_, p)| person::buying_power_spend(p, now_day))
+        .filter(|s| *s > 0.0)
         .collect();
     if spends.is_empty() {
         return [0.0; 3];

@@ -5,15 +5,15 @@
 //! bitmap cannot decide exactly, so the two evaluators agree by construction (and a proptest
 //! checks it).
 
-use audex_model::catalog::PriceTier;
-use audex_model::season::{date_to_day, day_to_date, Season};
 use audex_model::EventKind;
-use audex_profile::entry::{entry_day, Entry, CUSTOM_NAME_BASE};
-use audex_profile::{PersonId, Profile, PropSet, Scalar, LINES_MARKER};
+use audex_model::catalog::PriceTier;
+use audex_model::season::{Season, date_to_day, day_to_date};
+use audex_profile::entry::{CUSTOM_NAME_BASE, Entry, entry_day};
+use audex_profile::{LINES_MARKER, PersonId, Profile, PropSet, Scalar};
 use audex_rules::{
     AdExposure, BrandInterest, BuyingPowerLevel, CategoryInterest, Event, EventRef, GeoPoint,
-    NoEventAfter, PageCategory, Predicate, PriceBand, PropFilter, PropOp, Rule,
-    SeasonActive, Window, MAX_DAYS,
+    MAX_DAYS, NoEventAfter, PageCategory, Predicate, PriceBand, PropFilter, PropOp, Rule,
+    SeasonActive, Window,
 };
 use chrono::Datelike;
 use serde_json::Value;
@@ -95,7 +95,8 @@ fn compare(lhs: &Value, op: PropOp, rhs: &Value) -> bool {
             _ => None,
         }
     };
-    let eq = |a: &Value, b: &Value| ord(a, b) == Some(Ordering::Equal) || (a.is_null() && b.is_null());
+    let eq =
+        |a: &Value, b: &Value| ord(a, b) == Some(Ordering::Equal) || (a.is_null() && b.is_null());
     match op {
         PropOp::Eq => eq(lhs, rhs),
         PropOp::Ne => !eq(lhs, rhs),
@@ -240,7 +241,12 @@ fn brand_interest(ctx: &Context<'_>, p: &Profile, b: &BrandInterest, now_day: u3
 }
 
 /// The person's price band (see [`PriceRange`]).
-pub fn price_band(ctx: &Context<'_>, p: &Profile, category: Option<u32>, now_day: u32) -> Option<PriceBand> {
+pub fn price_band(
+    ctx: &Context<'_>,
+    p: &Profile,
+    category: Option<u32>,
+    now_day: u32,
+) -> Option<PriceBand> {
     let sets = &ctx.store.propsets;
     let mut counts = [0u64; 3];
     let lo = now_day.saturating_sub(PRICE_RANGE_DAYS);
@@ -276,17 +282,26 @@ pub fn price_band(ctx: &Context<'_>, p: &Profile, category: Option<u32>, now_day
     Some(band)
 }
 
+/// Look-back of buying power in days (an order exactly this many days ago still counts).
+pub const BUYING_POWER_DAYS: u32 = 365;
+
+/// Net revenue of a person over the buying-power window ending on `now_day`.
+pub fn buying_power_spend(p: &Profile, now_day: u32) -> f64 {
+    p.revenue_between(now_day.saturating_sub(BUYING_POWER_DAYS), now_day)
+}
+
 /// The person's buying power level (see `BuyingPowerLevel`).
-pub fn buying_power(ctx: &Context<'_>, p: &Profile) -> Option<BuyingPowerLevel> {
-    if p.spend <= 0.0 {
+pub fn buying_power(ctx: &Context<'_>, p: &Profile, now_day: u32) -> Option<BuyingPowerLevel> {
+    let spend = buying_power_spend(p, now_day);
+    if spend <= 0.0 {
         return None;
     }
-    let [q1, q2, q3] = ctx.spend_quartiles;
-    Some(if p.spend < q1 {
+    let [q1, q2, q3] = ctx.spend_quartiles(now_day);
+    Some(if spend < q1 {
         BuyingPowerLevel::Low
-    } else if p.spend < q2 {
+    } else if spend < q2 {
         BuyingPowerLevel::Medium
-    } else if p.spend < q3 {
+    } else if spend < q3 {
         BuyingPowerLevel::High
     } else {
         BuyingPowerLevel::VeryHigh
@@ -345,14 +360,12 @@ fn ad_exposure(ctx: &Context<'_>, p: &Profile, a: &AdExposure, now_day: u32) -> 
         Some(false) if clicks > 0 => return false,
         _ => {}
     }
-    if a.not_converted_since {
-        if let Some(day) = last_imp {
-            let ordered = entries_between(p, day, now_day)
-                .any(|e| !e.line && e.kind() == EventKind::OrderCompleted);
-            if ordered {
-                return false;
-            }
-        }
+    if a.not_converted_since
+        && let Some(day) = last_imp
+        && entries_between(p, day, now_day)
+            .any(|e| !e.line && e.kind() == EventKind::OrderCompleted)
+    {
+        return false;
     }
     true
 }
@@ -377,32 +390,22 @@ fn page_category(ctx: &Context<'_>, p: &Profile, pc: &PageCategory, now_day: u32
 }
 
 fn attribute(ctx: &Context<'_>, p: &Profile, f: &PropFilter) -> bool {
-    let sets = &ctx.store.propsets;
-    let value = sets.keys.get(&f.key).and_then(|k| {
+    let value = ctx.store.propsets.keys.get(&f.key).and_then(|k| {
         p.traits
             .iter()
             .find(|(tk, _)| *tk == k)
-            .and_then(|(_, v)| sets.values.name(*v))
-            .map(|text| {
-                // Traits are kept as text; compare as a number when the filter compares numbers.
-                let wants_number = f.value.is_number()
-                    || f.value.as_array().is_some_and(|a| a.iter().any(Value::is_number));
-                match (wants_number, text.parse::<f64>()) {
-                    (true, Ok(n)) => serde_json::Number::from_f64(n)
-                        .map_or(Value::String(text.to_string()), Value::Number),
-                    _ => match text {
-                        "true" => Value::Bool(true),
-                        "false" => Value::Bool(false),
-                        _ => Value::String(text.to_string()),
-                    },
-                }
-            })
+            .map(|(_, v)| scalar_value(ctx, v))
     });
     filter_passes(value, f)
 }
 
 /// Whether `person` matches `rule` at `now_ms`.
-pub fn matches(ctx: &Context<'_>, person: PersonId, rule: &Rule, now_ms: i64) -> Result<bool, EvalError> {
+pub fn matches(
+    ctx: &Context<'_>,
+    person: PersonId,
+    rule: &Rule,
+    now_ms: i64,
+) -> Result<bool, EvalError> {
     let now_day = ctx.store.day_of(now_ms);
     let Some(p) = ctx.store.profiles.get(person as usize) else {
         return Ok(false);
@@ -464,13 +467,17 @@ pub(crate) fn matches_pred(
         Predicate::NoEventAfter(r) => no_event_after(ctx, p, r, now_day),
         Predicate::CategoryInterest(c) => category_interest(ctx, p, c, now_day),
         Predicate::BrandInterest(b) => brand_interest(ctx, p, b, now_day),
-        Predicate::PriceRange(r) => price_band(ctx, p, r.category, now_day)
-            .is_some_and(|b| r.ranges.contains(&b)),
-        Predicate::BuyingPower(b) => buying_power(ctx, p).is_some_and(|l| b.levels.contains(&l)),
+        Predicate::PriceRange(r) => {
+            price_band(ctx, p, r.category, now_day).is_some_and(|b| r.ranges.contains(&b))
+        }
+        Predicate::BuyingPower(b) => {
+            buying_power(ctx, p, now_day).is_some_and(|l| b.levels.contains(&l))
+        }
         Predicate::Gender(g) => g.values.iter().any(|v| *v as u8 == p.demo.gender),
-        Predicate::Age(a) => p.demo.age_on(now_day).is_some_and(|age| {
-            a.min.is_none_or(|m| age >= m) && a.max.is_none_or(|m| age <= m)
-        }),
+        Predicate::Age(a) => p
+            .demo
+            .age_on(now_day)
+            .is_some_and(|age| a.min.is_none_or(|m| age >= m) && a.max.is_none_or(|m| age <= m)),
         Predicate::Income(i) => i.bands.iter().any(|b| *b as u8 == p.demo.income),
         Predicate::GeoRadius(g) => p.location.is_some_and(|l| {
             let here = GeoPoint {
@@ -479,9 +486,11 @@ pub(crate) fn matches_pred(
             };
             g.points.iter().any(|c| c.distance_km(&here) <= g.radius_km)
         }),
-        Predicate::Country(c) => p
-            .country
-            .is_some_and(|pc| c.codes.iter().any(|x| x.as_bytes().eq_ignore_ascii_case(&pc))),
+        Predicate::Country(c) => p.country.is_some_and(|(pc, _)| {
+            c.codes
+                .iter()
+                .any(|x| x.as_bytes().eq_ignore_ascii_case(&pc))
+        }),
         Predicate::InList(l) => ctx
             .lists
             .get(&l.list)
@@ -501,16 +510,14 @@ pub(crate) fn matches_pred(
             }
             matches_rule(ctx, person, p, rule, now_day, depth + 1)?
         }
-        Predicate::Tag(t) => {
-            let rule = ctx
-                .tags
-                .get(&t.name)
-                .ok_or_else(|| EvalError::UnknownTag(t.name.clone()))?;
-            if depth >= MAX_REFERENCE_DEPTH {
+        Predicate::Tag(t) => match ctx.tags.get(&t.name) {
+            // A tag nobody defined is carried by nobody.
+            None => false,
+            Some(_) if depth >= MAX_REFERENCE_DEPTH => {
                 return Err(EvalError::Cycle(t.name.clone()));
             }
-            matches_rule(ctx, person, p, rule, now_day, depth + 1)?
-        }
+            Some(rule) => matches_rule(ctx, person, p, rule, now_day, depth + 1)?,
+        },
         Predicate::Attribute(f) => attribute(ctx, p, f),
         Predicate::ModelScore(m) => return Err(EvalError::ModelUnavailable(m.model.clone())),
     })
@@ -520,4 +527,117 @@ pub(crate) fn matches_pred(
 pub fn season_days(s: Season, year: i32) -> Option<(u32, u32)> {
     let (a, b) = s.dates(year)?;
     Some((date_to_day(a)?, date_to_day(b)?))
+}
+
+/// Why a person does or does not match: the rule tree with each node's result and, for
+/// predicates, the facts that decided it (matching days and counts, scores, declared values).
+pub fn explain(
+    ctx: &Context<'_>,
+    person: PersonId,
+    rule: &Rule,
+    now_ms: i64,
+) -> Result<Value, EvalError> {
+    let now_day = ctx.store.day_of(now_ms);
+    let Some(p) = ctx.store.profiles.get(person as usize) else {
+        return Ok(serde_json::json!({"result": false, "reason": "no such person"}));
+    };
+    explain_rule(ctx, person, p, rule, now_day, 0)
+}
+
+fn explain_rule(
+    ctx: &Context<'_>,
+    person: PersonId,
+    p: &Profile,
+    rule: &Rule,
+    now_day: u32,
+    depth: usize,
+) -> Result<Value, EvalError> {
+    use serde_json::json;
+    Ok(match rule {
+        Rule::And(rs) | Rule::Or(rs) => {
+            let op = if matches!(rule, Rule::And(_)) {
+                "and"
+            } else {
+                "or"
+            };
+            let children = rs
+                .iter()
+                .map(|r| explain_rule(ctx, person, p, r, now_day, depth))
+                .collect::<Result<Vec<_>, _>>()?;
+            json!({"op": op, "result": matches_rule(ctx, person, p, rule, now_day, depth)?, "children": children})
+        }
+        Rule::Not(r) => json!({
+            "op": "not",
+            "result": !matches_rule(ctx, person, p, r, now_day, depth)?,
+            "children": [explain_rule(ctx, person, p, r, now_day, depth)?],
+        }),
+        Rule::Pred(pred) => {
+            let result = matches_pred(ctx, person, p, pred, now_day, depth)?;
+            json!({"predicate": Rule::Pred(pred.clone()).to_text(), "result": result, "facts": facts(ctx, p, pred, now_day)})
+        }
+    })
+}
+
+/// The evidence behind one predicate for one person.
+fn facts(ctx: &Context<'_>, p: &Profile, pred: &Predicate, now_day: u32) -> Value {
+    use serde_json::json;
+    let date = |d: u32| day_to_date(d).map(|x| x.to_string()).unwrap_or_default();
+    let sets = &ctx.store.propsets;
+    match pred {
+        Predicate::Event(ev) => {
+            let names = name_ids(ctx, &ev.event);
+            let Some((lo, hi)) = window_days(&ev.within, now_day) else {
+                return json!({"window": "empty"});
+            };
+            let days: Vec<Value> = entries_between(p, lo, hi)
+                .filter(|e| names.contains(&e.name) && ev.channel.is_none_or(|c| c == e.channel))
+                .filter(|e| {
+                    if ev.filters.is_empty() {
+                        !e.line
+                    } else {
+                        e.propset != LINES_MARKER && propset_passes(ctx, sets.get(e.propset), &ev.filters)
+                    }
+                })
+                .map(|e| json!({"date": date(e.day), "channel": e.channel.as_str(), "count": e.count}))
+                .collect();
+            let n = event_count(p, ev, &names, now_day, &|id| {
+                propset_passes(ctx, sets.get(id), &ev.filters)
+            });
+            json!({"window": [date(lo), date(hi)], "count": n, "matching_days": days})
+        }
+        Predicate::CategoryInterest(c) => {
+            let (num, den) = interest_share(p, c.within_days, now_day, &|id| {
+                in_category(ctx, sets.get(id), c.category)
+            });
+            json!({"category_events": num, "product_events": den})
+        }
+        Predicate::BrandInterest(b) => {
+            let (num, den) = interest_share(p, b.within_days, now_day, &|id| {
+                sets.get(id)
+                    .brand
+                    .and_then(|v| sets.values.name(v))
+                    .is_some_and(|n| brand_eq(n, &b.brand))
+            });
+            json!({"brand_events": num, "product_events": den})
+        }
+        Predicate::PriceRange(r) => {
+            json!({"price_band": format!("{:?}", price_band(ctx, p, r.category, now_day))})
+        }
+        Predicate::BuyingPower(_) => {
+            json!({"spend": buying_power_spend(p, now_day), "level": format!("{:?}", buying_power(ctx, p, now_day)), "quartiles": ctx.spend_quartiles(now_day)})
+        }
+        Predicate::Gender(_) | Predicate::Age(_) | Predicate::Income(_) => json!({
+            "gender": p.demo.gender, "age": p.demo.age_on(now_day), "income": p.demo.income
+        }),
+        Predicate::GeoRadius(g) => json!({
+            "location": p.location.map(|l| [l.lat, l.lon]),
+            "nearest_km": p.location.map(|l| g.points.iter().map(|c| c.distance_km(&GeoPoint { lat: f64::from(l.lat), lon: f64::from(l.lon) })).fold(f64::INFINITY, f64::min)),
+        }),
+        Predicate::Season(s) => json!({"occurrence": season_year(s, now_day)}),
+        Predicate::AdExposure(a) => {
+            json!({"campaigns": p.ads.iter().filter(|x| a.campaign.as_deref().is_none_or(|c| sets.values.name(x.campaign) == Some(c))).map(|x| json!({
+            "campaign": sets.values.name(x.campaign), "impressions": x.impressions, "clicks": x.clicks})).collect::<Vec<_>>()})
+        }
+        _ => Value::Null,
+    }
 }

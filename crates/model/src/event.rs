@@ -405,10 +405,7 @@ pub fn parse_event(value: Value, received_at_ms: i64) -> Result<Event, Validatio
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::Null) | None | Some(Value::String(_)) => derived_id.unwrap_or_default(),
         Some(_) => {
-            return Err(ValidationError::new(
-                "/messageId",
-                "must be a string",
-            ));
+            return Err(ValidationError::new("/messageId", "must be a string"));
         }
     };
 
@@ -451,10 +448,7 @@ pub fn parse_event(value: Value, received_at_ms: i64) -> Result<Event, Validatio
         Some(Value::Object(t)) => Some(t),
         Some(Value::Null) | None => None,
         Some(_) => {
-            return Err(ValidationError::new(
-                "/context/traits",
-                "must be an object",
-            ));
+            return Err(ValidationError::new("/context/traits", "must be an object"));
         }
     };
     let (trait_src, trait_path) = if !traits.is_empty() {
@@ -479,7 +473,9 @@ pub fn parse_event(value: Value, received_at_ms: i64) -> Result<Event, Validatio
     }
     if let Some(Value::Object(device)) = context.get("device") {
         match device.get("advertisingId") {
-            Some(Value::String(s)) if !s.is_empty() && s != "00000000-0000-0000-0000-000000000000" => {
+            Some(Value::String(s))
+                if !s.is_empty() && s != "00000000-0000-0000-0000-000000000000" =>
+            {
                 identifiers.push(Identifier::new(IdKind::DeviceId, s.to_ascii_lowercase()));
             }
             Some(Value::String(_)) | Some(Value::Null) | None => {}
@@ -526,7 +522,11 @@ pub fn parse_event_json(text: &[u8], received_at_ms: i64) -> Result<Event, Valid
     let value: Value = serde_json::from_slice(text).map_err(|e| {
         ValidationError::new(
             "/",
-            format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()),
+            format!(
+                "invalid JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ),
         )
     })?;
     parse_event(value, received_at_ms)
@@ -739,7 +739,10 @@ fn page_categories(props: &Map<String, Value>) -> Result<Vec<String>, Validation
             })
             .collect(),
         Value::String(s) => Ok(vec![s.clone()]),
-        _ => Err(ValidationError::new(path, "must be an array of category ids")),
+        _ => Err(ValidationError::new(
+            path,
+            "must be an array of category ids",
+        )),
     }
 }
 
@@ -900,7 +903,10 @@ fn contact_identifiers(
         Some(Value::String(s)) if s.trim().is_empty() => {}
         Some(Value::String(s)) => {
             let n = normalize_email(s).ok_or_else(|| {
-                ValidationError::new(format!("{base}/email"), format!("{s:?} is not an email address"))
+                ValidationError::new(
+                    format!("{base}/email"),
+                    format!("{s:?} is not an email address"),
+                )
             })?;
             out.push(Identifier::new(IdKind::EmailSha256, sha256_hex(&n)));
         }
@@ -1029,16 +1035,21 @@ mod tests {
 
     #[test]
     fn product_viewed_is_typed() {
-        let e = ok(json!({"type":"track","event":"Product Viewed","anonymousId":"a1",
+        let e = ok(
+            json!({"type":"track","event":"Product Viewed","anonymousId":"a1",
             "messageId":"m1","timestamp":"2025-11-20T10:00:00.000Z",
             "properties":{"product_id":"p1","price":"12.5","category":"Apparel & Accessories","brand":"Acme"},
-            "extra_field": {"kept": true}}));
+            "extra_field": {"kept": true}}),
+        );
         assert_eq!(e.kind, EventKind::ProductViewed);
         assert_eq!(e.channel, Channel::Web);
         assert_eq!(e.products.len(), 1);
         assert_eq!(e.products[0].price, Some(12.5));
         assert_eq!(e.products[0].brand.as_deref(), Some("Acme"));
-        assert_eq!(e.primary_identifier(), Some(Identifier::new(IdKind::AnonymousId, "a1")));
+        assert_eq!(
+            e.primary_identifier(),
+            Some(Identifier::new(IdKind::AnonymousId, "a1"))
+        );
     }
 
     #[test]
@@ -1046,18 +1057,23 @@ mod tests {
         let e = ok(json!({"type":"screen","userId":"u","messageId":"m"}));
         assert_eq!(e.channel, Channel::App);
         assert_eq!(e.kind, EventKind::Visit);
-        let e = ok(json!({"type":"track","event":"X","userId":"u","context":{"app":{"name":"shop"}}}));
+        let e =
+            ok(json!({"type":"track","event":"X","userId":"u","context":{"app":{"name":"shop"}}}));
         assert_eq!(e.channel, Channel::App);
         assert_eq!(e.kind, EventKind::Custom);
     }
 
     #[test]
     fn order_revenue_falls_back_to_products() {
-        let e = ok(json!({"type":"track","event":"Order Completed","userId":"u",
-            "properties":{"products":[{"product_id":"a","price":10,"quantity":2},{"product_id":"b","price":5}]}}));
+        let e = ok(
+            json!({"type":"track","event":"Order Completed","userId":"u",
+            "properties":{"products":[{"product_id":"a","price":10,"quantity":2},{"product_id":"b","price":5}]}}),
+        );
         assert_eq!(e.revenue, Some(25.0));
-        let e = ok(json!({"type":"track","event":"Order Completed","userId":"u",
-            "properties":{"total": 30, "revenue": 27}}));
+        let e = ok(
+            json!({"type":"track","event":"Order Completed","userId":"u",
+            "properties":{"total": 30, "revenue": 27}}),
+        );
         assert_eq!(e.revenue, Some(27.0));
     }
 
@@ -1074,7 +1090,13 @@ mod tests {
         let kinds: Vec<IdKind> = e.identifiers.iter().map(|i| i.kind).collect();
         assert_eq!(
             kinds,
-            vec![IdKind::UserId, IdKind::AnonymousId, IdKind::DeviceId, IdKind::EmailSha256, IdKind::PhoneSha256]
+            vec![
+                IdKind::UserId,
+                IdKind::AnonymousId,
+                IdKind::DeviceId,
+                IdKind::EmailSha256,
+                IdKind::PhoneSha256
+            ]
         );
         assert_eq!(
             e.identifiers[3].value,
@@ -1087,8 +1109,16 @@ mod tests {
     fn clock_skew_is_corrected() {
         let e = ok(json!({"type":"track","event":"X","userId":"u",
             "originalTimestamp":"2025-11-29T00:00:10.000Z","sentAt":"2025-11-29T00:00:20.000Z"}));
-        let sent = DateTime::parse_from_rfc3339("2025-11-29T00:00:20.000Z").map(|d| d.timestamp_millis()).unwrap_or(0);
-        assert_eq!(e.timestamp_ms, DateTime::parse_from_rfc3339("2025-11-29T00:00:10.000Z").map(|d| d.timestamp_millis()).unwrap_or(0) + (NOW - sent));
+        let sent = DateTime::parse_from_rfc3339("2025-11-29T00:00:20.000Z")
+            .map(|d| d.timestamp_millis())
+            .unwrap_or(0);
+        assert_eq!(
+            e.timestamp_ms,
+            DateTime::parse_from_rfc3339("2025-11-29T00:00:10.000Z")
+                .map(|d| d.timestamp_millis())
+                .unwrap_or(0)
+                + (NOW - sent)
+        );
     }
 
     #[test]

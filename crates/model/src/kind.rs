@@ -136,8 +136,14 @@ mod tests {
 
     #[test]
     fn track_names_map_to_commerce_kinds() {
-        assert_eq!(EventKind::from_track_name("Order Completed"), EventKind::OrderCompleted);
-        assert_eq!(EventKind::from_track_name("order completed"), EventKind::Custom);
+        assert_eq!(
+            EventKind::from_track_name("Order Completed"),
+            EventKind::OrderCompleted
+        );
+        assert_eq!(
+            EventKind::from_track_name("order completed"),
+            EventKind::Custom
+        );
         assert_eq!(EventKind::from_track_name("Signed Up"), EventKind::Custom);
     }
 }

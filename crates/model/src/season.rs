@@ -143,7 +143,9 @@ mod tests {
     #[test]
     fn containing_finds_overlaps() {
         let day = NaiveDate::from_ymd_opt(2025, 12, 1).and_then(date_to_day);
-        let found: Vec<_> = day.map(|d| Season::containing(d).collect()).unwrap_or_default();
+        let found: Vec<_> = day
+            .map(|d| Season::containing(d).collect())
+            .unwrap_or_default();
         assert_eq!(
             found,
             vec![(Season::CyberMonday, 2025), (Season::Christmas, 2025)]

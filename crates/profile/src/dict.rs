@@ -54,6 +54,9 @@ impl Dictionary {
 
     /// Approximate heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        self.names.iter().map(|n| n.len() * 2 + 16 + 24).sum::<usize>()
+        self.names
+            .iter()
+            .map(|n| n.len() * 2 + 16 + 24)
+            .sum::<usize>()
     }
 }

@@ -176,8 +176,7 @@ impl IdentityGraph {
             if root == target_root {
                 continue;
             }
-            if !force && self.has_other_user_id(root, governing.as_deref()) && governing.is_some()
-            {
+            if !force && self.has_other_user_id(root, governing.as_deref()) && governing.is_some() {
                 continue; // merge protection: two known users stay apart
             }
             self.union_into(root, target_root);
@@ -240,10 +239,13 @@ impl IdentityGraph {
             let ids = std::mem::take(&mut self.ids[p]);
             for id in &ids {
                 let h = id_hash(id);
-                if self.index.contains_key(&h) {
-                    self.exact.insert(id.clone(), p as PersonId);
-                } else {
-                    self.index.insert(h, p as PersonId);
+                match self.index.entry(h) {
+                    std::collections::hash_map::Entry::Occupied(_) => {
+                        self.exact.insert(id.clone(), p as PersonId);
+                    }
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(p as PersonId);
+                    }
                 }
             }
             self.ids[p] = ids;

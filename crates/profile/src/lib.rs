@@ -12,12 +12,12 @@ pub mod identity;
 pub mod profile;
 pub mod propset;
 
+use audex_model::EventKind;
 use audex_model::catalog::Catalog;
 use audex_model::event::{CallType, Event, IdKind, Identifier, ProductRef};
 use audex_model::season::Season;
 use audex_model::taxonomy::ProductTaxonomy;
 use audex_model::time::day_of_ms;
-use audex_model::EventKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -25,9 +25,9 @@ pub use dict::Dictionary;
 pub use entry::Entry;
 pub use identity::{IdentityGraph, PersonId, Resolution};
 pub use profile::{AdStat, Demo, Location, Profile, RETENTION_DAYS};
-pub use propset::{keys, PropSet, PropSets, Scalar, LINES_MARKER};
+pub use propset::{LINES_MARKER, PropSet, PropSets, Scalar, keys};
 
-use crate::entry::{add_to, CUSTOM_NAME_BASE, MAX_NAMES};
+use crate::entry::{CUSTOM_NAME_BASE, MAX_NAMES, add_to};
 
 /// Errors of the profile store.
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +88,11 @@ pub struct ProfileStore {
 
 impl ProfileStore {
     /// Folds one validated event into the store.
-    pub fn apply(&mut self, event: &Event, reference: Reference<'_>) -> Result<Applied, ProfileError> {
+    pub fn apply(
+        &mut self,
+        event: &Event,
+        reference: Reference<'_>,
+    ) -> Result<Applied, ProfileError> {
         let day = day_of_ms(event.timestamp_ms + self.utc_offset_ms)
             .filter(|d| *d <= 0xFFFF)
             .ok_or(ProfileError::Timestamp(event.timestamp_ms))?;
@@ -98,7 +102,11 @@ impl ProfileStore {
             // alias: previousId (an earlier userId or an anonymousId) is the same person.
             let as_user = Identifier::new(IdKind::UserId, prev.clone());
             let as_anon = Identifier::new(IdKind::AnonymousId, prev.clone());
-            match self.identity.resolve(&as_user).or_else(|| self.identity.resolve(&as_anon)) {
+            match self
+                .identity
+                .resolve(&as_user)
+                .or_else(|| self.identity.resolve(&as_anon))
+            {
                 Some(p) if p != r.person => {
                     self.identity.merge(p, r.person);
                     r.merged.push(p);
@@ -108,7 +116,8 @@ impl ProfileStore {
             }
         }
         if self.profiles.len() < self.identity.len() {
-            self.profiles.resize_with(self.identity.len(), Profile::default);
+            self.profiles
+                .resize_with(self.identity.len(), Profile::default);
         }
         for &m in &r.merged {
             let other = std::mem::take(&mut self.profiles[m as usize]);
@@ -128,7 +137,7 @@ impl ProfileStore {
         let kind = event.kind;
         let mut new_entries: Vec<(u32, bool, u32)> = Vec::new(); // (name, line, propset)
         match kind {
-            EventKind::Identify | EventKind::Alias => {}
+            EventKind::Identify | EventKind::Alias => new_entries.push((kind as u32, false, 0)),
             EventKind::Visit => new_entries.push((EventKind::Visit as u32, false, 0)),
             EventKind::AdImpression | EventKind::AdClicked => {
                 let mut set = PropSet::default();
@@ -176,7 +185,10 @@ impl ProfileStore {
             _ => {
                 // Commerce: one product → the event entry carries it; several → an event entry
                 // plus one line entry per product.
-                let from_list = event.properties.get("products").is_some_and(Value::is_array);
+                let from_list = event
+                    .properties
+                    .get("products")
+                    .is_some_and(Value::is_array);
                 if from_list {
                     new_entries.push((kind as u32, false, propset::LINES_MARKER));
                     for p in &event.products {
@@ -220,10 +232,16 @@ impl ProfileStore {
         match kind {
             EventKind::OrderCompleted => {
                 profile.orders += 1;
-                profile.spend += event.revenue.unwrap_or(0.0);
+                let amount = event.revenue.unwrap_or(0.0);
+                profile.spend += amount;
+                let i = profile.revenue.partition_point(|r| r.0 <= day);
+                profile.revenue.insert(i, (day, amount));
             }
             EventKind::OrderRefunded => {
-                profile.spend = (profile.spend - event.revenue.unwrap_or(0.0)).max(0.0);
+                let amount = event.revenue.unwrap_or(0.0);
+                profile.spend = (profile.spend - amount).max(0.0);
+                let i = profile.revenue.partition_point(|r| r.0 <= day);
+                profile.revenue.insert(i, (day, -amount));
             }
             EventKind::AdImpression | EventKind::AdClicked => {
                 if let Some(ad) = &event.ad {
@@ -259,8 +277,10 @@ impl ProfileStore {
                 }
             }
         }
-        if let Some((lat, lon)) = event.location {
-            if profile.location.is_none_or(|l| l.ms <= event.timestamp_ms) {
+        if let Some((lat, lon)) = event.location
+            && profile.location.is_none_or(|l| l.ms <= event.timestamp_ms)
+        {
+            {
                 profile.location = Some(Location {
                     lat: lat as f32,
                     lon: lon as f32,
@@ -268,24 +288,31 @@ impl ProfileStore {
                 });
             }
         }
-        if event.country.is_some() {
-            profile.country = event.country;
+        if let Some(code) = event.country
+            && profile
+                .country
+                .is_none_or(|(_, ms)| ms <= event.timestamp_ms)
+        {
+            profile.country = Some((code, event.timestamp_ms));
         }
         if let Some(d) = &event.demographics {
-            if profile.demo.updated_ms <= event.timestamp_ms {
-                let demo = &mut profile.demo;
-                if let Some(g) = d.gender {
-                    demo.gender = g as u8;
-                }
-                if let Some(b) = d.birthday {
-                    demo.birthday = audex_model::season::date_to_day(b);
-                }
-                if let Some(a) = d.age {
-                    demo.age = Some((a.min(255) as u8, day));
-                }
-                if let Some(i) = d.income {
-                    demo.income = i as u8;
-                }
+            // A newer declaration overwrites the fields it gives; an older one only fills
+            // fields nothing newer has set.
+            let newer = profile.demo.updated_ms <= event.timestamp_ms;
+            let demo = &mut profile.demo;
+            if let Some(g) = d.gender.filter(|_| newer || demo.gender == 0) {
+                demo.gender = g as u8;
+            }
+            if let Some(b) = d.birthday.filter(|_| newer || demo.birthday.is_none()) {
+                demo.birthday = audex_model::season::date_to_day(b);
+            }
+            if let Some(a) = d.age.filter(|_| newer || demo.age.is_none()) {
+                demo.age = Some((a.min(255) as u8, day));
+            }
+            if let Some(i) = d.income.filter(|_| newer || demo.income == 0) {
+                demo.income = i as u8;
+            }
+            if newer {
                 demo.updated_ms = event.timestamp_ms;
             }
         }
@@ -294,14 +321,16 @@ impl ProfileStore {
                 if PRIVATE_TRAITS.contains(&k.as_str()) {
                     continue;
                 }
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
-                    Value::Bool(b) => b.to_string(),
+                let val = match v {
+                    Value::String(s) => Scalar::Str(values.value(s)),
+                    Value::Number(n) => match n.as_f64() {
+                        Some(f) => Scalar::Num(f),
+                        None => continue,
+                    },
+                    Value::Bool(b) => Scalar::Bool(*b),
                     _ => continue,
                 };
                 let key = values.keys.intern(k);
-                let val = values.value(&text);
                 match profile.traits.binary_search_by_key(&key, |t| t.0) {
                     Ok(i) => profile.traits[i].1 = val,
                     Err(i) => profile.traits.insert(i, (key, val)),
@@ -444,6 +473,7 @@ impl ProfileStore {
             p.ads.shrink_to_fit();
             p.seasons.shrink_to_fit();
             p.traits.shrink_to_fit();
+            p.revenue.shrink_to_fit();
         }
         self.profiles.shrink_to_fit();
     }

@@ -72,20 +72,35 @@ pub struct Profile {
     pub orders: u32,
     pub demo: Demo,
     pub location: Option<Location>,
-    /// Last declared country (ISO 3166-1 alpha-2).
-    #[serde(default)]
-    pub country: Option<[u8; 2]>,
+    /// Newest declared country (ISO 3166-1 alpha-2) and when it was declared.
+    pub country: Option<([u8; 2], i64)>,
+    /// Order revenue (positive) and refunds (negative) by day, sorted by day: buying power
+    /// looks at a window of it.
+    pub revenue: Vec<(u32, f64)>,
     pub ads: Vec<AdStat>,
     /// Seasons active in, as `(year - 1970) << 4 | season`, sorted.
     pub seasons: Vec<u16>,
-    /// Declared non-identifying traits: (key id, value id) in the property dictionaries, sorted by key.
-    pub traits: Vec<(u32, u32)>,
+    /// Declared non-identifying scalar traits: (key id in the property key dictionary, value),
+    /// sorted by key; the newest declaration of a key wins.
+    pub traits: Vec<(u32, crate::Scalar)>,
 }
 
 impl Profile {
+    /// Net revenue (orders minus refunds) on days `lo..=hi`.
+    pub fn revenue_between(&self, lo: u32, hi: u32) -> f64 {
+        self.revenue
+            .iter()
+            .filter(|(d, _)| (lo..=hi).contains(d))
+            .map(|(_, a)| a)
+            .sum()
+    }
+
     /// Drops history entries older than [`RETENTION_DAYS`] before `today`.
     pub fn prune(&mut self, today: u32) {
         let cutoff = today.saturating_sub(RETENTION_DAYS);
+        if self.revenue.first().is_some_and(|r| r.0 < cutoff) {
+            self.revenue.retain(|r| r.0 >= cutoff);
+        }
         if self.entries.first().is_some_and(|e| entry_day(*e) < cutoff) {
             let keep = self.entries.partition_point(|e| entry_day(*e) < cutoff);
             self.entries.drain(..keep);
@@ -135,9 +150,12 @@ impl Profile {
                 d.income = other.demo.income;
             }
         }
-        if self.country.is_none() || other.last_seen_ms > self.last_seen_ms {
-            self.country = other.country.or(self.country);
-        }
+        self.country = match (self.country, other.country) {
+            (Some(a), Some(b)) => Some(if b.1 > a.1 { b } else { a }),
+            (a, b) => a.or(b),
+        };
+        self.revenue.extend(other.revenue);
+        self.revenue.sort_by_key(|r| r.0);
         self.location = match (self.location, other.location) {
             (Some(a), Some(b)) => Some(if b.ms > a.ms { b } else { a }),
             (a, b) => a.or(b),
@@ -171,6 +189,7 @@ impl Profile {
         self.entries.capacity() * 8
             + self.ads.capacity() * std::mem::size_of::<AdStat>()
             + self.seasons.capacity() * 2
-            + self.traits.capacity() * 8
+            + self.revenue.capacity() * 16
+            + self.traits.capacity() * std::mem::size_of::<(u32, crate::Scalar)>()
     }
 }

@@ -208,19 +208,26 @@ mod tests {
         let mut p = PropSets::default();
         let a = p.value("x");
         let s1 = PropSet {
-            pairs: vec![(keys::BRAND, Scalar::Str(a)), (keys::PRICE, Scalar::Num(2.0))],
+            pairs: vec![
+                (keys::BRAND, Scalar::Str(a)),
+                (keys::PRICE, Scalar::Num(2.0)),
+            ],
             ..Default::default()
         };
         let s2 = PropSet {
-            pairs: vec![(keys::PRICE, Scalar::Num(2.0)), (keys::BRAND, Scalar::Str(a))],
+            pairs: vec![
+                (keys::PRICE, Scalar::Num(2.0)),
+                (keys::BRAND, Scalar::Str(a)),
+            ],
             ..Default::default()
         };
         let id1 = p.intern(s1);
         assert_eq!(p.intern(s2), id1);
         assert_ne!(id1, 0);
         assert_eq!(p.intern(PropSet::default()), 0);
-        let mut copy: PropSets = postcard::from_bytes(&postcard::to_allocvec(&p).unwrap_or_default())
-            .unwrap_or_default();
+        let mut copy: PropSets =
+            postcard::from_bytes(&postcard::to_allocvec(&p).unwrap_or_default())
+                .unwrap_or_default();
         copy.rebuild_index();
         assert_eq!(copy.len(), p.len());
         assert_eq!(copy.values.get("x"), Some(a));

@@ -718,10 +718,11 @@ pub struct PriceRange {
     pub category: Option<u32>,
 }
 
-/// Buying power: the quartile of the person's spend (completed orders minus refunds, over the
-/// history Audex keeps) among the advertiser's buyers (people with spend > 0). With the buyers'
-/// spends sorted, `q1`, `q2`, `q3` are the values at ranks ⌊n/4⌋, ⌊n/2⌋, ⌊3n/4⌋: below `q1` is
-/// low, below `q2` medium, below `q3` high, else very high. Non-buyers have none.
+/// Buying power: the quartile of the person's spend (completed orders minus refunds on days 0 to
+/// 365 days before `now`) among the advertiser's buyers (people whose spend in that window is
+/// above 0). With the buyers' spends sorted, `q1`, `q2`, `q3` are the values at ranks ⌊n/4⌋, ⌊n/2⌋,
+/// ⌊3n/4⌋: below `q1` is low, below `q2` medium, below `q3` high, else very high. Non-buyers in
+/// the window have none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum BuyingPowerLevel {
     /// Bottom quartile.
