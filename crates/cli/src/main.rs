@@ -1,6 +1,7 @@
 //! `audex`: the command-line interface (DESIGN.md's command-line contract).
 
 mod audience;
+mod bench;
 mod commands;
 
 /// mimalloc: ingest allocates many small JSON values on several threads; glibc's malloc spent a
@@ -72,6 +73,11 @@ pub enum Command {
     List {
         #[command(subcommand)]
         command: audience::ListCommand,
+    },
+    /// Measure evaluation speed on this data.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
     },
     /// Behavioral tags defined by rules.
     Tag {

@@ -16,13 +16,22 @@ use crate::fsutil::write_atomic;
 
 const MAGIC: &[u8; 8] = b"AXSNAP01";
 const CATALOG_MAGIC: &[u8; 8] = b"AXCATL01";
+/// Version of the state snapshot layout (bump when `State` changes: older snapshots are then
+/// ignored and the state rebuilt from the log).
 const VERSION: u32 = 2;
+/// Version of the catalog and membership files (their only copy: bump only with a migration).
+const FILE_VERSION: u32 = 1;
 const HEADER: usize = 8 + 4 + 16 + 8 + 4;
 
 fn encode(magic: &[u8; 8], pos: LogPosition, payload: &[u8]) -> Vec<u8> {
+    let version = if magic == MAGIC {
+        VERSION
+    } else {
+        FILE_VERSION
+    };
     let mut out = Vec::with_capacity(HEADER + payload.len());
     out.extend_from_slice(magic);
-    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&pos.to_u128().to_le_bytes());
     out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
@@ -35,7 +44,13 @@ fn decode<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Option<(LogPosition, &'a [u8]
         return None;
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().ok()?);
-    if version != VERSION {
+    if version
+        != if magic == MAGIC {
+            VERSION
+        } else {
+            FILE_VERSION
+        }
+    {
         return None;
     }
     let pos = LogPosition::from_u128(u128::from_le_bytes(bytes[12..28].try_into().ok()?));
