@@ -1,4 +1,5 @@
-//! Shopping seasons and their dates per year (UTC days, inclusive).
+//! Shopping seasons and their dates per year (calendar days, inclusive, in the advertiser's time:
+//! UTC unless the advertiser was created with a UTC offset).
 //!
 //! | season | dates |
 //! |---|---|
