@@ -159,7 +159,7 @@ pub fn open_engine(cli: &Cli) -> Result<Engine> {
         .with_context(|| format!("opening data directory {}", cli.data.display()))
 }
 
-fn bar(len: u64, what: &str) -> ProgressBar {
+pub fn bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(
         ProgressStyle::with_template(&format!(
@@ -206,6 +206,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::List { command } => crate::audience::list(&cli, command),
         Command::Tag { command } => crate::audience::tag(&cli, command),
         Command::Bench { command } => crate::bench::bench(&cli, command),
+        Command::Serve(args) => crate::serve::serve(&cli, args),
         Command::Stats(args) => stats(&cli, &args.adv.advertiser, args.json),
         Command::Snapshot(adv) => {
             let engine = open_engine(&cli)?;
@@ -223,7 +224,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-fn sim(cli: &Cli, args: &SimArgs) -> Result<audex_sim::SimSummary> {
+pub fn sim(cli: &Cli, args: &SimArgs) -> Result<audex_sim::SimSummary> {
     let taxonomy_path = find_taxonomy(&cli.taxonomy, &cli.data)
         .or_else(|| Some(cli.data.join("google-product-taxonomy.txt")).filter(|p| p.exists()))
         .context("the simulator needs the Google Product Taxonomy: pass --taxonomy FILE (taxonomy-with-ids.en-US.txt from Google Merchant Center) or run `audex taxonomy import FILE`")?;

@@ -3,6 +3,7 @@
 mod audience;
 mod bench;
 mod commands;
+mod serve;
 
 /// mimalloc: ingest allocates many small JSON values on several threads; glibc's malloc spent a
 /// third of import time in its own locks (perf).
@@ -74,6 +75,8 @@ pub enum Command {
         #[command(subcommand)]
         command: audience::ListCommand,
     },
+    /// Serve the HTTP API (collector, lookups, audiences, metrics).
+    Serve(serve::ServeArgs),
     /// Measure evaluation speed on this data.
     Bench {
         #[command(subcommand)]

@@ -220,29 +220,45 @@ impl Advertiser {
     /// accepted before and within the batch) are dropped, the rest appended durably, then
     /// applied. Returns once the accepted events are fsync'd.
     pub fn ingest(&self, events: Vec<Parsed>) -> Result<IngestOutcome, EngineError> {
+        let mut outcomes = self.ingest_batches(vec![events])?;
+        Ok(outcomes.pop().unwrap_or_default())
+    }
+
+    /// Stores several callers' batches with one log append (one fsync): group commit across
+    /// requests. Deduplication runs in batch order, so a `messageId` sent twice is accepted
+    /// once, for the first batch. Returns one outcome per batch.
+    pub fn ingest_batches(
+        &self,
+        batches: Vec<Vec<Parsed>>,
+    ) -> Result<Vec<IngestOutcome>, EngineError> {
         let _guard = self.ingest_lock.lock().map_err(|_| EngineError::Poisoned)?;
-        let mut fresh = Vec::with_capacity(events.len());
-        let mut digests = Vec::with_capacity(events.len());
-        let mut duplicates = 0u64;
+        let mut fresh = Vec::with_capacity(batches.iter().map(Vec::len).sum());
+        let mut digests = Vec::with_capacity(fresh.capacity());
+        let mut outcomes: Vec<IngestOutcome> = Vec::with_capacity(batches.len());
         {
             let state = self.state.read().map_err(|_| EngineError::Poisoned)?;
             let mut batch_seen = FxHashSet::default();
-            for p in events {
-                let d = message_digest(&p.event.message_id);
-                if state.seen.contains(&d) || !batch_seen.insert(d) {
-                    duplicates += 1;
-                } else {
-                    digests.push(d);
-                    fresh.push(p);
+            for events in batches {
+                let mut outcome = IngestOutcome::default();
+                for p in events {
+                    let d = message_digest(&p.event.message_id);
+                    if state.seen.contains(&d) || !batch_seen.insert(d) {
+                        outcome.duplicates += 1;
+                    } else {
+                        outcome.accepted += 1;
+                        digests.push(d);
+                        fresh.push(p);
+                    }
                 }
+                outcomes.push(outcome);
             }
         }
         if fresh.is_empty() {
-            return Ok(IngestOutcome {
-                accepted: 0,
-                duplicates,
-                durable_to: self.log.end(),
-            });
+            let end = self.log.end();
+            for o in &mut outcomes {
+                o.durable_to = end;
+            }
+            return Ok(outcomes);
         }
         let records: Vec<Record> = fresh
             .iter()
@@ -259,7 +275,6 @@ impl Advertiser {
             taxonomy: self.taxonomy.as_deref(),
         };
         let mut state = self.state.write().map_err(|_| EngineError::Poisoned)?;
-        let accepted = fresh.len() as u64;
         let mut touched: Vec<PersonId> = Vec::new();
         for (p, d) in fresh.iter().zip(digests) {
             state.seen.insert(d);
@@ -278,11 +293,10 @@ impl Advertiser {
         touched.sort_unstable();
         touched.dedup();
         self.after_apply(&state, &touched)?;
-        Ok(IngestOutcome {
-            accepted,
-            duplicates,
-            durable_to,
-        })
+        for o in &mut outcomes {
+            o.durable_to = durable_to;
+        }
+        Ok(outcomes)
     }
 
     /// Keeps the index and the saved audiences' membership current for the people an ingest
@@ -578,6 +592,47 @@ impl Advertiser {
             entered: transitions.iter().filter(|t| t.entered).count() as u64,
             left: transitions.iter().filter(|t| !t.entered).count() as u64,
         })
+    }
+
+    /// The saved audiences a person is in now (as of the last evaluation, kept current by
+    /// ingest and sweeps); evaluates them first if they never were.
+    pub fn audiences_of(&self, person: PersonId) -> Result<Vec<SavedAudience>, EngineError> {
+        let loaded = self
+            .memberships
+            .read()
+            .map_err(|_| EngineError::Poisoned)?
+            .is_some();
+        if !loaded {
+            self.refresh_memberships(crate::now_ms(), "definition")?;
+        }
+        let root = self.state()?.profiles.identity.find(person);
+        let m = self.memberships.read().map_err(|_| EngineError::Poisoned)?;
+        let defs = self.definitions()?;
+        Ok(match m.as_ref() {
+            Some(m) => defs
+                .audiences
+                .iter()
+                .filter(|a| m.by_audience.get(&a.id).is_some_and(|b| b.contains(root)))
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        })
+    }
+
+    /// Current sizes of the saved audiences (as last evaluated); empty before any evaluation.
+    pub fn membership_sizes(&self) -> Result<Vec<(String, u64)>, EngineError> {
+        let m = self.memberships.read().map_err(|_| EngineError::Poisoned)?;
+        let mut out: Vec<(String, u64)> = m
+            .as_ref()
+            .map(|m| {
+                m.by_audience
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.len()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        Ok(out)
     }
 
     /// Entries and exits recorded for an audience (all audiences when `None`).

@@ -16,6 +16,7 @@ pub mod audiences;
 mod fsutil;
 pub mod import;
 pub mod ingest;
+pub mod queue;
 pub mod registry;
 pub mod snapshot;
 pub mod view;
@@ -162,6 +163,15 @@ impl Engine {
         Ok(creds)
     }
 
+    /// Issues a new admin client secret for an advertiser (the old one stops working) and
+    /// returns its credentials.
+    pub fn rotate_secret(&self, name_or_id: &str) -> Result<Credentials, EngineError> {
+        let mut reg = self.registry.lock().map_err(|_| EngineError::Poisoned)?;
+        let creds = reg.rotate_secret(name_or_id)?;
+        reg.save(&self.dir)?;
+        Ok(creds)
+    }
+
     /// Every registered advertiser.
     pub fn advertisers(&self) -> Result<Vec<AdvertiserRecord>, EngineError> {
         Ok(self
@@ -215,6 +225,37 @@ impl Engine {
         id.map(|id| self.advertiser(&id)).transpose()
     }
 
+    /// Finds the advertiser whose admin credentials these are (the secret is checked against
+    /// its stored SHA-256).
+    pub fn advertiser_by_client(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<Option<Arc<Advertiser>>, EngineError> {
+        let id = {
+            let reg = self.registry.lock().map_err(|_| EngineError::Poisoned)?;
+            let hash = registry::hash_secret(client_secret);
+            reg.advertisers
+                .iter()
+                .find(|a| {
+                    a.client_id == client_id && constant_time_eq(&a.client_secret_sha256, &hash)
+                })
+                .map(|a| a.id.clone())
+        };
+        id.map(|id| self.advertiser(&id)).transpose()
+    }
+
+    /// Every open advertiser.
+    pub fn open_advertisers(&self) -> Result<Vec<Arc<Advertiser>>, EngineError> {
+        Ok(self
+            .open
+            .lock()
+            .map_err(|_| EngineError::Poisoned)?
+            .values()
+            .cloned()
+            .collect())
+    }
+
     /// Snapshots every open advertiser.
     pub fn snapshot_all(&self) -> Result<(), EngineError> {
         let open: Vec<Arc<Advertiser>> = self
@@ -229,6 +270,15 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Compares two strings in time independent of where they differ (for secrets).
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// Loads a Google Product Taxonomy file.

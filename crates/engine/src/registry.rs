@@ -102,6 +102,23 @@ impl Registry {
             .or_else(|| self.advertisers.iter().find(|a| a.name == name_or_id))
     }
 
+    pub(crate) fn rotate_secret(&mut self, name_or_id: &str) -> Result<Credentials, EngineError> {
+        let rec = self
+            .advertisers
+            .iter_mut()
+            .find(|a| a.id == name_or_id || a.name == name_or_id)
+            .ok_or_else(|| EngineError::UnknownAdvertiser(name_or_id.to_string()))?;
+        let secret = random_token("cs_", 24);
+        rec.client_secret_sha256 = hash_secret(&secret);
+        Ok(Credentials {
+            advertiser_id: rec.id.clone(),
+            name: rec.name.clone(),
+            write_key: rec.write_key.clone(),
+            client_id: rec.client_id.clone(),
+            client_secret: secret,
+        })
+    }
+
     pub(crate) fn create(
         &mut self,
         name: &str,

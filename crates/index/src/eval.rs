@@ -13,7 +13,7 @@ use roaring::RoaringBitmap;
 use crate::index::{Index, union};
 use crate::person::{
     MAX_REFERENCE_DEPTH, PRICE_RANGE_DAYS, brand_eq, event_count, matches_pred, matches_rule,
-    name_ids, propset_passes, season_mark, season_year, window_days,
+    name_ids, propset_passes, season_mark, season_year, share_matches, window_days,
 };
 use crate::{Context, EvalError};
 
@@ -167,6 +167,14 @@ fn eval_pred(
             };
             refine(ctx, &candidates, pred, now_day, depth)?
         }
+        Predicate::CategoryInterest(c) if zero_share_passes(c.min_score) => {
+            let candidates = product_people(index, c.within_days, now_day) & universe;
+            refine(ctx, &candidates, pred, now_day, depth)?
+        }
+        Predicate::BrandInterest(b) if zero_share_passes(b.min_score) => {
+            let candidates = product_people(index, b.within_days, now_day) & universe;
+            refine(ctx, &candidates, pred, now_day, depth)?
+        }
         Predicate::CategoryInterest(c) => {
             let parts: Vec<&RoaringBitmap> = index
                 .categories
@@ -266,6 +274,23 @@ fn eval_pred(
         | Predicate::Country(_)
         | Predicate::Attribute(_) => refine(ctx, universe, pred, now_day, depth)?,
     })
+}
+
+/// Whether `score >= min_score` holds for a share of 0 (then anyone with product events in the
+/// window matches, not only people with an event of the category or brand).
+fn zero_share_passes(min_score: Option<f32>) -> bool {
+    min_score.is_some_and(|m| share_matches(0, 1, Some(m)))
+}
+
+/// People with a product event (view, add, order) in the last `within_days` days.
+fn product_people(index: &Index, within_days: Option<u32>, now_day: u32) -> RoaringBitmap {
+    let kinds = [
+        audex_model::EventKind::ProductViewed as u32,
+        audex_model::EventKind::ProductAdded as u32,
+        audex_model::EventKind::OrderCompleted as u32,
+    ];
+    let lo = now_day.saturating_sub(within_days.unwrap_or(audex_rules::MAX_DAYS));
+    index.event_days(&kinds, None, lo, now_day)
 }
 
 /// Whether `person` matches (the per-person evaluator over a rule), for callers holding an index.

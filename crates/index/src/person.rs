@@ -203,8 +203,18 @@ fn interest_share(
     (num, den)
 }
 
-fn share_matches(num: u64, den: u64, min_score: Option<f32>) -> bool {
-    num > 0 && min_score.is_none_or(|m| num as f64 / den as f64 >= f64::from(m))
+/// Whether an interest share `num / den` passes: without `min_score`, at least one matching
+/// event; with it, some product events and `num / den >= min_score`. The threshold is taken at
+/// six decimals and compared in integers, so a share of exactly 0.3 passes `score >= 0.3`
+/// (0.3 is not exact as a float).
+pub fn share_matches(num: u64, den: u64, min_score: Option<f32>) -> bool {
+    match min_score {
+        None => num > 0,
+        Some(m) => {
+            let millionths = (f64::from(m) * 1e6).round().max(0.0) as u128;
+            den > 0 && u128::from(num) * 1_000_000 >= millionths * u128::from(den)
+        }
+    }
 }
 
 /// Whether a property set's product is in the category subtree.

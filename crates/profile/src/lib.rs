@@ -304,7 +304,8 @@ impl ProfileStore {
                 demo.gender = g as u8;
             }
             if let Some(b) = d.birthday.filter(|_| newer || demo.birthday.is_none()) {
-                demo.birthday = audex_model::season::date_to_day(b);
+                demo.birthday = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+                    .and_then(|epoch| i32::try_from((b - epoch).num_days()).ok());
             }
             if let Some(a) = d.age.filter(|_| newer || demo.age.is_none()) {
                 demo.age = Some((a.min(255) as u8, day));

@@ -13,8 +13,8 @@ pub const RETENTION_DAYS: u32 = 540;
 pub struct Demo {
     /// `audex_model::event::Gender` discriminant (0 unknown).
     pub gender: u8,
-    /// Birthday as a day number, when declared.
-    pub birthday: Option<u32>,
+    /// Birthday as days since 1970-01-01 (negative before), when declared.
+    pub birthday: Option<i32>,
     /// Declared age and the day it was declared (age moves with time).
     pub age: Option<(u8, u32)>,
     /// `audex_model::event::IncomeBand` discriminant (0 unknown).
@@ -26,11 +26,9 @@ impl Demo {
     /// Age in whole years on `day`, from the birthday or the declared age.
     pub fn age_on(&self, day: u32) -> Option<u32> {
         if let Some(b) = self.birthday {
-            let (bd, today) = (
-                audex_model::season::day_to_date(b)?,
-                audex_model::season::day_to_date(day)?,
-            );
-            return today.years_since(bd);
+            let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+            let bd = epoch.checked_add_signed(chrono::TimeDelta::days(i64::from(b)))?;
+            return audex_model::season::day_to_date(day)?.years_since(bd);
         }
         let (age, at) = self.age?;
         Some(u32::from(age) + day.saturating_sub(at) / 365)

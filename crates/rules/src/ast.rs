@@ -652,8 +652,10 @@ pub struct NoEventAfter {
 /// The score is the share, in [0, 1], of the person's product events (`product_viewed`,
 /// `product_added`, `order_completed` lines) during the last `within_days` days (default: all
 /// history, [`MAX_DAYS`]) whose product's category is `category` or a descendant of it. Matches
-/// when the score is `>= min_score`, or, without `min_score`, when it is above 0 (at least one
-/// such event). Text: `category 536 score >= 0.2 within 30d`.
+/// when the score is `>= min_score` (compared at six decimals, so a share of exactly 0.3 passes
+/// `score >= 0.3`; a person with no product events in the window has no score and does not
+/// match), or, without `min_score`, when it is above 0 (at least one such event).
+/// Text: `category 536 score >= 0.2 within 30d`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryInterest {
@@ -813,8 +815,9 @@ pub struct GeoRadius {
     pub radius_km: f64,
 }
 
-/// The country of the person's last known location (ISO 3166-1 alpha-2, upper case) is one of
-/// `codes`. Text: `country in (FR, DE)`.
+/// The person's newest declared country — `context.location.country` or
+/// `traits.address.country` given as an ISO 3166-1 alpha-2 code, the one with the latest event
+/// timestamp winning — is one of `codes` (case-insensitive). Text: `country in (FR, DE)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CountryIn {

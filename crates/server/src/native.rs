@@ -1,0 +1,561 @@
+//! The native API: OAuth2 tokens, person lookups, audiences (CRUD, sizes, members, overlap,
+//! history, explain). Every endpoint is scoped to the advertiser of the credentials.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use audex_engine::Advertiser;
+use audex_engine::audiences::{SavedAudience, definition_from};
+use audex_model::event::{IdKind, Identifier};
+use audex_model::normalize::{normalize_email, sha256_hex};
+use audex_rules::{FunnelStage, Rule};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::{AppState, auth};
+
+/// Decodes `application/x-www-form-urlencoded` pairs (`+` and `%XX`).
+fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    fn decode(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => {
+                    match s
+                        .get(i + 1..i + 3)
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                        .ok_or(())
+                    {
+                        Ok(b) => {
+                            out.push(b);
+                            i += 2;
+                        }
+                        Err(_) => out.push(b'%'),
+                    }
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// `POST /oauth2/token`: client credentials (form or JSON body, or Basic auth) → bearer token.
+pub async fn token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let bytes = body_bytes(body).await?;
+    let pairs: Vec<(String, String)> = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(m)) => m
+            .into_iter()
+            .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string())))
+            .collect(),
+        _ => form_pairs(&bytes),
+    };
+    let get = |k: &str| pairs.iter().find(|(pk, _)| pk == k).map(|(_, v)| v.clone());
+    let grant = get("grant_type").unwrap_or_else(|| "client_credentials".into());
+    if grant != "client_credentials" {
+        return Err(ApiError::bad_request(
+            "grant_type",
+            "only client_credentials is supported",
+        ));
+    }
+    let (id, secret) = match (get("client_id"), get("client_secret")) {
+        (Some(id), Some(secret)) => (id, secret),
+        _ => auth::basic(&headers).ok_or_else(|| {
+            ApiError::bad_request("client_id", "client_id and client_secret are required")
+        })?,
+    };
+    let adv = state
+        .engine
+        .advertiser_by_client(&id, &secret)?
+        .ok_or_else(|| ApiError::unauthorized("unknown client id or wrong secret"))?;
+    let token = state.tokens.issue(&adv.record.id);
+    Ok(Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": auth::TOKEN_TTL.as_secs()})).into_response())
+}
+
+/// Resolves any identifier (userId, anonymousId, device id, email, SHA-256, or `kind:value`).
+fn find_person(adv: &Advertiser, s: &str) -> Result<u32, ApiError> {
+    let mut candidates = Vec::new();
+    if let Some((kind, value)) = s.split_once(':')
+        && let Some(k) = IdKind::parse(kind)
+    {
+        candidates.push(Identifier::new(k, value));
+    }
+    candidates.push(Identifier::new(IdKind::UserId, s));
+    candidates.push(Identifier::new(IdKind::AnonymousId, s));
+    candidates.push(Identifier::new(IdKind::DeviceId, s.to_ascii_lowercase()));
+    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        candidates.push(Identifier::new(IdKind::EmailSha256, s.to_ascii_lowercase()));
+        candidates.push(Identifier::new(IdKind::PhoneSha256, s.to_ascii_lowercase()));
+    }
+    if let Some(e) = normalize_email(s) {
+        candidates.push(Identifier::new(IdKind::EmailSha256, sha256_hex(&e)));
+    }
+    let state = adv.state()?;
+    candidates
+        .iter()
+        .find_map(|id| state.profiles.person(id))
+        .ok_or_else(|| ApiError::not_found(format!("no person with identifier {s:?}")))
+}
+
+fn audience_json(a: &SavedAudience) -> Value {
+    json!({"id": a.id, "name": a.name(), "funnel_stage": a.funnel_stage(), "kind": a.definition.kind.key()})
+}
+
+/// `GET /v1/people/{identifier}/audiences`: the hot path.
+pub async fn person_audiences(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(identifier): Path<String>,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let adv = auth::admin(&state, &headers)?;
+    let person = find_person(&adv, &identifier)?;
+    let audiences = adv.audiences_of(person)?;
+    state.metrics.lookup_latency.observe(started.elapsed());
+    Ok(Json(json!({"person": person, "audiences": audiences.iter().map(audience_json).collect::<Vec<_>>()})).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct NowQuery {
+    now: Option<String>,
+}
+
+fn parse_now(q: &Option<String>) -> Result<i64, ApiError> {
+    match q {
+        None => Ok(audex_engine::now_ms()),
+        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|d| d.timestamp_millis())
+            .map_err(|_| ApiError::bad_request("now", format!("{s:?} is not an RFC 3339 time"))),
+    }
+}
+
+/// `GET /v1/people/{identifier}`: the profile.
+pub async fn person(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(identifier): Path<String>,
+    Query(q): Query<NowQuery>,
+) -> Result<Response, ApiError> {
+    let adv = auth::admin(&state, &headers)?;
+    let now = parse_now(&q.now)?;
+    let person = find_person(&adv, &identifier)?;
+    let st = adv.state()?;
+    let view = audex_engine::view::profile_json(&st.profiles, person, now)
+        .ok_or_else(|| ApiError::not_found("no profile"))?;
+    Ok(Json(view).into_response())
+}
+
+/// A definition in a request body: `rule` (text), `rule_json`, or `kind` (typed), with a name
+/// and optional funnel stage.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefinitionBody {
+    name: Option<String>,
+    rule: Option<String>,
+    rule_json: Option<Value>,
+    kind: Option<Value>,
+    funnel_stage: Option<FunnelStage>,
+    description: Option<String>,
+}
+
+/// Parses a JSON body, naming the failing field (serde_path_to_error).
+fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." {
+            "/".to_string()
+        } else {
+            format!("/{}", path.replace('.', "/"))
+        };
+        ApiError::bad_request(field, e.into_inner().to_string())
+    })
+}
+
+fn definition(
+    body: &DefinitionBody,
+    name_default: Option<&str>,
+) -> Result<audex_rules::AudienceDef, ApiError> {
+    let name = body
+        .name
+        .clone()
+        .or(name_default.map(str::to_owned))
+        .ok_or_else(|| ApiError::bad_request("/name", "an audience needs a name"))?;
+    let json = match (&body.rule_json, &body.kind) {
+        (Some(r), None) => Some(r.to_string()),
+        (None, Some(k)) => Some(k.to_string()),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "/kind",
+                "give one of rule, rule_json or kind",
+            ));
+        }
+        (None, None) => None,
+    };
+    if body.rule.is_some() && json.is_some() {
+        return Err(ApiError::bad_request(
+            "/rule",
+            "give one of rule, rule_json or kind",
+        ));
+    }
+    let mut def = definition_from(
+        &name,
+        body.rule.as_deref(),
+        json.as_deref(),
+        body.funnel_stage,
+    )
+    .map_err(|e| {
+        ApiError::bad_request(
+            if body.rule.is_some() {
+                "/rule"
+            } else if body.kind.is_some() {
+                "/kind"
+            } else {
+                "/rule_json"
+            },
+            e.to_string(),
+        )
+    })?;
+    if body.description.is_some() {
+        def.description = body.description.clone();
+    }
+    Ok(def)
+}
+
+async fn body_bytes(body: Body) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, 1 << 20)
+        .await
+        .map_err(|_| ApiError::too_large("request body is larger than 1 MB"))
+}
+
+/// `GET /v1/audiences`.
+pub async fn list_audiences(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let adv = auth::admin(&state, &headers)?;
+    let sizes: std::collections::HashMap<String, u64> =
+        adv.membership_sizes()?.into_iter().collect();
+    let defs = adv.definitions()?;
+    let list: Vec<Value> = defs
+        .audiences
+        .iter()
+        .map(|a| {
+            let mut v = audience_json(a);
+            v["size"] = json!(sizes.get(&a.id));
+            v
+        })
+        .collect();
+    Ok(Json(json!({"audiences": list})).into_response())
+}
+
+fn saved(adv: &Advertiser, id: &str) -> Result<SavedAudience, ApiError> {
+    adv.definitions()?
+        .audience(id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("no audience {id:?}")))
+}
+
+/// `POST /v1/audiences`.
+pub async fn create_audience(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let adv = auth::admin(&state, &headers)?;
+    let body: DefinitionBody = parse_body(&body_bytes(body).await?)?;
+    let def = definition(&body, None)?;
+    let adv2 = adv.clone();
+    let saved = tokio::task::spawn_blocking(move || -> Result<SavedAudience, ApiError> {
+        let s = adv2.create_audience(def)?;
+        adv2.refresh_memberships(audex_engine::now_ms(), "definition")?;
+        Ok(s)
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    let mut v = audience_json(&saved);
+    v["size"] = json!(
+        adv.membership_sizes()?
+            .into_iter()
+            .find(|(id, _)| *id == saved.id)
+            .map(|x| x.1)
+    );
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// `GET /v1/audiences/{id}`.
+pub async fn get_audience(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let adv = auth::admin(&state, &headers)?;
+    let a = saved(&adv, &id)?;
+    let rule = a
+        .definition
+        .compile()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut v = audience_json(&a);
+    v["definition"] = serde_json::to_value(&a.definition).unwrap_or(Value::Null);
+    v["rule"] = json!(rule.to_text());
+    v["rule_json"] = rule.to_json();
+    Ok(Json(v).into_response())
+}
+
+/// `PUT|PATCH /v1/audiences/{id}`.
+pub async fn update_audience(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let adv = auth::admin(&state, &headers)?;
+    let current = saved(&adv, &id)?;
+    let body: DefinitionBody = parse_body(&body_bytes(body).await?)?;
+    let def = definition(&body, Some(current.name()))?;
+    let adv2 = adv.clone();
+    let updated = tokio::task::spawn_blocking(move || -> Result<SavedAudience, ApiError> {
+        let s = adv2.update_audience(&id, def)?;
+        adv2.refresh_memberships(audex_engine::now_ms(), "definition")?;
+        Ok(s)
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(Json(audience_json(&updated)).into_response())
+}
+
+/// `DELETE /v1/audiences/{id}`.
+pub async fn delete_audience(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let adv = auth::admin(&state, &headers)?;
+    let gone = adv.delete_audience(&id)?;
+    Ok(Json(json!({"deleted": gone.id})).into_response())
+}
+
+fn rule_of(a: &SavedAudience) -> Result<Rule, ApiError> {
+    a.definition
+        .compile()
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// `GET /v1/audiences/{id}/size?now=`.
+pub async fn audience_size(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<NowQuery>,
+) -> Result<Response, ApiError> {
+    let adv = auth::admin(&state, &headers)?;
+    let now = parse_now(&q.now)?;
+    let rule = rule_of(&saved(&adv, &id)?)?;
+    let adv2 = adv.clone();
+    let size = tokio::task::spawn_blocking(move || adv2.evaluate(&rule, now).map(|b| b.len()))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(Json(json!({"id": id, "size": size})).into_response())
+}
+
+/// `POST /v1/audiences/estimate-size`: the size of an unsaved definition (live preview).
+pub async fn estimate_size(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<NowQuery>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let adv = auth::admin(&state, &headers)?;
+    let now = parse_now(&q.now)?;
+    let body: DefinitionBody = parse_body(&body_bytes(body).await?)?;
+    let rule = definition(&body, Some("unsaved"))?
+        .compile()
+        .map_err(|e| ApiError::bad_request(e.path.clone(), e.message.clone()))?;
+    let adv2 = adv.clone();
+    let size = tokio::task::spawn_blocking(move || adv2.evaluate(&rule, now).map(|b| b.len()))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(Json(json!({"size": size})).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct MembersQuery {
+    now: Option<String>,
+    format: Option<String>,
+}
+
+/// `GET /v1/audiences/{id}/members?format=csv|ndjson`: every member, streamed.
+pub async fn audience_members(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<MembersQuery>,
+) -> Result<Response, ApiError> {
+    let adv = auth::admin(&state, &headers)?;
+    let now = parse_now(&q.now)?;
+    let format = q.format.clone().unwrap_or_else(|| "csv".into());
+    if format != "csv" && format != "ndjson" {
+        return Err(ApiError::bad_request(
+            "format",
+            "format must be csv or ndjson",
+        ));
+    }
+    let rule = rule_of(&saved(&adv, &id)?)?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(16);
+    tokio::task::spawn_blocking(move || {
+        let members = match adv.evaluate(&rule, now) {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+                return;
+            }
+        };
+        let Ok(state) = adv.state() else { return };
+        let store = &state.profiles;
+        let mut chunk = Vec::with_capacity(64 * 1024);
+        if format == "csv" {
+            chunk.extend_from_slice(b"person,primary_id,user_id,anonymous_ids,email_sha256\n");
+        }
+        for p in &members {
+            let ids = store.identity.ids_of(p);
+            let of = |k: IdKind| {
+                ids.iter()
+                    .filter(|i| i.kind == k)
+                    .map(|i| i.value.as_str())
+                    .collect::<Vec<_>>()
+            };
+            let primary = Advertiser::primary_id(store, p);
+            if format == "csv" {
+                let quote = |s: &str| {
+                    if s.contains([',', '"', '\n']) {
+                        format!("\"{}\"", s.replace('"', "\"\""))
+                    } else {
+                        s.to_string()
+                    }
+                };
+                chunk.extend_from_slice(
+                    format!(
+                        "{p},{},{},{},{}\n",
+                        quote(&primary),
+                        quote(&of(IdKind::UserId).join(" ")),
+                        quote(&of(IdKind::AnonymousId).join(" ")),
+                        quote(&of(IdKind::EmailSha256).join(" "))
+                    )
+                    .as_bytes(),
+                );
+            } else {
+                chunk.extend_from_slice(json!({"person": p, "primary_id": primary, "user_id": of(IdKind::UserId), "anonymous_ids": of(IdKind::AnonymousId), "email_sha256": of(IdKind::EmailSha256)}).to_string().as_bytes());
+                chunk.push(b'\n');
+            }
+            if chunk.len() >= 60 * 1024 && tx.blocking_send(Ok(std::mem::take(&mut chunk))).is_err()
+            {
+                return;
+            }
+        }
+        let _ = tx.blocking_send(Ok(chunk));
+    });
+    let stream = ReceiverStream(rx);
+    let ctype = if q.format.as_deref() == Some("ndjson") {
+        "application/x-ndjson"
+    } else {
+        "text/csv"
+    };
+    Ok(([(header::CONTENT_TYPE, ctype)], Body::from_stream(stream)).into_response())
+}
+
+/// A body stream over a channel of chunks.
+struct ReceiverStream(tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>);
+
+impl futures_core::Stream for ReceiverStream {
+    type Item = Result<Vec<u8>, std::io::Error>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.get_mut().0.poll_recv(cx)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct OverlapQuery {
+    a: String,
+    b: String,
+    now: Option<String>,
+}
+
+/// `GET /v1/audiences/overlap?a=&b=`.
+pub async fn overlap(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<OverlapQuery>,
+) -> Result<Response, ApiError> {
+    let adv = auth::admin(&state, &headers)?;
+    let now = parse_now(&q.now)?;
+    let (ra, rb) = (rule_of(&saved(&adv, &q.a)?)?, rule_of(&saved(&adv, &q.b)?)?);
+    let adv2 = adv.clone();
+    let (a, b) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        Ok((adv2.evaluate(&ra, now)?, adv2.evaluate(&rb, now)?))
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    let both = (&a & &b).len();
+    let union = (&a | &b).len();
+    Ok(Json(json!({"a": a.len(), "b": b.len(), "both": both, "only_a": a.len() - both, "only_b": b.len() - both,
+        "jaccard": if union > 0 { both as f64 / union as f64 } else { 0.0 }})).into_response())
+}
+
+/// `GET /v1/audiences/{id}/history`.
+pub async fn audience_history(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let adv = auth::admin(&state, &headers)?;
+    let a = saved(&adv, &id)?;
+    let history = adv.history(Some(&a.id))?;
+    let st = adv.state()?;
+    let items: Vec<Value> = history
+        .iter()
+        .map(|t| json!({"person": Advertiser::primary_id(&st.profiles, t.person), "entered": t.entered,
+            "at": chrono::DateTime::from_timestamp_millis(t.at_ms).map(|d| d.to_rfc3339()), "cause": t.cause}))
+        .collect();
+    Ok(Json(json!({"id": a.id, "history": items})).into_response())
+}
+
+/// `GET /v1/audiences/{id}/explain/{person}`.
+pub async fn explain(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((id, person)): Path<(String, String)>,
+    Query(q): Query<NowQuery>,
+) -> Result<Response, ApiError> {
+    let adv = auth::admin(&state, &headers)?;
+    let now = parse_now(&q.now)?;
+    let rule = rule_of(&saved(&adv, &id)?)?;
+    let who = find_person(&adv, &person)?;
+    let v = adv.with_context(|ctx, _| Ok(audex_index::explain(ctx, who, &rule, now)?))?;
+    Ok(Json(v).into_response())
+}
