@@ -58,7 +58,13 @@ async fn single(
         .and_then(Value::as_str)
         .map(str::to_owned);
     let adv = auth::writer(&state, &headers, key.as_deref())?;
-    ingest(state, adv, serde_json::to_vec(&value).unwrap_or_default()).await
+    ingest(
+        state,
+        adv,
+        serde_json::to_vec(&value).unwrap_or_default(),
+        false,
+    )
+    .await
 }
 
 /// `POST /v1/batch`: `{"batch": [...], "context"?: {...}, "writeKey"?: "…"}`.
@@ -90,7 +96,7 @@ pub async fn batch(
         ));
     }
     drop(value);
-    ingest(state, adv, bytes.to_vec()).await
+    ingest(state, adv, bytes.to_vec(), true).await
 }
 
 /// Validates a request's events (a single event or a batch envelope) and stores the valid
@@ -99,6 +105,7 @@ async fn ingest(
     state: Arc<AppState>,
     adv: Arc<audex_engine::Advertiser>,
     body: Vec<u8>,
+    is_batch: bool,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let received = audex_engine::now_ms();
@@ -155,7 +162,7 @@ async fn ingest(
         .map(|r| json!({"index": r.index, "field": r.field, "message": r.message}))
         .collect();
     Err(ApiError::bad_request(
-        if first.index > 0 || rejected.len() > 1 {
+        if is_batch {
             format!(
                 "/batch/{}{}",
                 first.index,

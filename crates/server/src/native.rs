@@ -11,7 +11,8 @@ use audex_model::normalize::{normalize_email, sha256_hex};
 use audex_rules::{FunnelStage, Rule};
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -137,6 +138,20 @@ pub async fn person_audiences(
     Ok(Json(json!({"person": person, "audiences": audiences.iter().map(audience_json).collect::<Vec<_>>()})).into_response())
 }
 
+/// A query string, refused as a JSON 400 naming what is wrong.
+pub struct Q<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Q<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(Q(v)),
+            Err(e) => Err(ApiError::bad_request("query", e.body_text())),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub struct NowQuery {
     now: Option<String>,
@@ -156,7 +171,7 @@ pub async fn person(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(identifier): Path<String>,
-    Query(q): Query<NowQuery>,
+    Q(q): Q<NowQuery>,
 ) -> Result<Response, ApiError> {
     let adv = auth::admin(&state, &headers)?;
     let now = parse_now(&q.now)?;
@@ -185,10 +200,10 @@ fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." {
-            "/".to_string()
-        } else {
-            format!("/{}", path.replace('.', "/"))
+        // serde_path_to_error writes "." for the root and "?" for an unknown position.
+        let field = match path.as_str() {
+            "." | "?" => "/".to_string(),
+            p => format!("/{}", p.replace('.', "/")),
         };
         ApiError::bad_request(field, e.into_inner().to_string())
     })
@@ -368,7 +383,7 @@ pub async fn audience_size(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<NowQuery>,
+    Q(q): Q<NowQuery>,
 ) -> Result<Response, ApiError> {
     let adv = auth::admin(&state, &headers)?;
     let now = parse_now(&q.now)?;
@@ -384,7 +399,7 @@ pub async fn audience_size(
 pub async fn estimate_size(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(q): Query<NowQuery>,
+    Q(q): Q<NowQuery>,
     body: Body,
 ) -> Result<Response, ApiError> {
     let adv = auth::admin(&state, &headers)?;
@@ -411,7 +426,7 @@ pub async fn audience_members(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<MembersQuery>,
+    Q(q): Q<MembersQuery>,
 ) -> Result<Response, ApiError> {
     let adv = auth::admin(&state, &headers)?;
     let now = parse_now(&q.now)?;
@@ -510,7 +525,7 @@ pub struct OverlapQuery {
 pub async fn overlap(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(q): Query<OverlapQuery>,
+    Q(q): Q<OverlapQuery>,
 ) -> Result<Response, ApiError> {
     let adv = auth::admin(&state, &headers)?;
     let now = parse_now(&q.now)?;
@@ -550,7 +565,7 @@ pub async fn explain(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path((id, person)): Path<(String, String)>,
-    Query(q): Query<NowQuery>,
+    Q(q): Q<NowQuery>,
 ) -> Result<Response, ApiError> {
     let adv = auth::admin(&state, &headers)?;
     let now = parse_now(&q.now)?;
