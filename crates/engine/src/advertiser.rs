@@ -31,6 +31,9 @@ use crate::ingest::{Parsed, Rejection};
 use crate::registry::AdvertiserRecord;
 use crate::snapshot;
 
+/// Events replayed at open beyond which a fresh snapshot is written right away.
+pub const REPLAY_SNAPSHOT_THRESHOLD: u64 = 200_000;
+
 /// The derived state of one advertiser.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct State {
@@ -175,6 +178,11 @@ impl Advertiser {
         adv.open_report.replayed_events = replayed;
         adv.open_report.replay_skipped = skipped;
         adv.open_report.replay_ms = t.elapsed().as_millis() as u64;
+        if replayed >= REPLAY_SNAPSHOT_THRESHOLD {
+            // A long replay (no snapshot, an outdated one, or many events since): save its
+            // result so the next start does not repeat it.
+            adv.snapshot()?;
+        }
         Ok(adv)
     }
 

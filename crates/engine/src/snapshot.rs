@@ -119,7 +119,9 @@ pub fn load_catalog(path: &Path) -> Result<Option<Catalog>, EngineError> {
     };
     let (_, payload) = decode(CATALOG_MAGIC, &bytes).ok_or_else(|| EngineError::Snapshot {
         path: path.to_path_buf(),
-        message: "catalog file fails its checksum; re-import the product feed".into(),
+        message: "catalog file is damaged or from an incompatible Audex version; delete it and \
+                  re-import the product feed"
+            .into(),
     })?;
     let catalog: Catalog = postcard::from_bytes(payload).map_err(|e| EngineError::Snapshot {
         path: path.to_path_buf(),

@@ -6,14 +6,16 @@
 //! exact (an event seen in a window, a season) that is the answer, otherwise each candidate is
 //! refined with the per-person code, so both evaluators share one meaning.
 
-use audex_profile::{LINES_MARKER, PersonId};
+use audex_profile::{LINES_MARKER, PersonId, Profile};
 use audex_rules::{Event, Predicate, Rule};
+use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
 use crate::index::{Index, union};
 use crate::person::{
-    MAX_REFERENCE_DEPTH, PRICE_RANGE_DAYS, brand_eq, event_count, matches_pred, matches_rule,
-    name_ids, propset_passes, season_mark, season_year, share_matches, window_days,
+    MAX_REFERENCE_DEPTH, PRICE_RANGE_DAYS, brand_eq, event_count, in_category, interest_share,
+    matches_pred, matches_rule, name_ids, price_band_by, propset_passes, season_mark, season_year,
+    share_matches, window_days,
 };
 use crate::{Context, EvalError};
 
@@ -85,6 +87,31 @@ fn eval_rule(
     }
 }
 
+/// Keeps the candidates for which `keep` holds, checking them in parallel chunks (the result
+/// stays sorted).
+fn par_filter(
+    ctx: &Context<'_>,
+    candidates: &RoaringBitmap,
+    keep: &(dyn Fn(PersonId, &Profile) -> Result<bool, EvalError> + Sync),
+) -> Result<RoaringBitmap, EvalError> {
+    let ids: Vec<PersonId> = candidates.iter().collect();
+    let kept: Vec<Vec<PersonId>> = ids
+        .par_chunks(4096)
+        .map(|chunk| {
+            let mut out = Vec::with_capacity(chunk.len());
+            for &person in chunk {
+                if let Some(p) = ctx.store.profiles.get(person as usize)
+                    && keep(person, p)?
+                {
+                    out.push(person);
+                }
+            }
+            Ok(out)
+        })
+        .collect::<Result<_, EvalError>>()?;
+    Ok(RoaringBitmap::from_sorted_iter(kept.into_iter().flatten()).unwrap_or_default())
+}
+
 /// Keeps the candidates for which the per-person predicate holds.
 fn refine(
     ctx: &Context<'_>,
@@ -93,16 +120,18 @@ fn refine(
     now_day: u32,
     depth: usize,
 ) -> Result<RoaringBitmap, EvalError> {
-    let mut out = Vec::with_capacity(candidates.len() as usize / 2);
-    for person in candidates {
-        let Some(p) = ctx.store.profiles.get(person as usize) else {
-            continue;
-        };
-        if matches_pred(ctx, person, p, pred, now_day, depth)? {
-            out.push(person);
-        }
-    }
-    Ok(RoaringBitmap::from_sorted_iter(out).unwrap_or_default())
+    par_filter(ctx, candidates, &|person, p| {
+        matches_pred(ctx, person, p, pred, now_day, depth)
+    })
+}
+
+/// A per-property-set answer computed once per evaluation (the set evaluator's shortcut for
+/// checks the per-person code makes on every entry).
+fn per_propset<T: Send>(ctx: &Context<'_>, f: impl Fn(u32) -> T + Sync + Send) -> Vec<T> {
+    (0..ctx.store.propsets.len() as u32)
+        .into_par_iter()
+        .map(f)
+        .collect()
 }
 
 fn eval_event(
@@ -125,21 +154,15 @@ fn eval_event(
     let pass: Vec<bool> = if ev.filters.is_empty() {
         Vec::new()
     } else {
-        (0..sets.len() as u32)
-            .map(|id| id != LINES_MARKER && propset_passes(ctx, sets.get(id), &ev.filters))
-            .collect()
+        per_propset(ctx, |id| {
+            id != LINES_MARKER && propset_passes(ctx, sets.get(id), &ev.filters)
+        })
     };
     let ok = |id: u32| pass.get(id as usize).copied().unwrap_or(false);
-    let passing: Vec<PersonId> = candidates
-        .iter()
-        .filter(|&person| {
-            ctx.store
-                .profiles
-                .get(person as usize)
-                .is_some_and(|p| ev.count.matches(event_count(p, ev, &names, now_day, &ok)))
-        })
-        .collect();
-    let passing = RoaringBitmap::from_sorted_iter(passing).unwrap_or_default();
+    let passing = par_filter(ctx, &candidates, &|_, p| {
+        Ok(ev.count.matches(event_count(p, ev, &names, now_day, &ok)))
+    })
+    .unwrap_or_default();
     if ev.count.matches(0) {
         // People without any such event have count 0, which satisfies the comparison.
         (universe - &candidates) | passing
@@ -185,7 +208,12 @@ fn eval_pred(
                 })
                 .map(|(_, b)| b)
                 .collect();
-            refine(ctx, &(union(parts) & universe), pred, now_day, depth)?
+            let in_cat = per_propset(ctx, |id| in_category(ctx, sets.get(id), c.category));
+            par_filter(ctx, &(union(parts) & universe), &|_, p| {
+                let (num, den) =
+                    interest_share(p, c.within_days, now_day, &|id| in_cat[id as usize]);
+                Ok(share_matches(num, den, c.min_score))
+            })?
         }
         Predicate::BrandInterest(b) => {
             let parts: Vec<&RoaringBitmap> = index
@@ -194,9 +222,19 @@ fn eval_pred(
                 .filter(|(v, _)| sets.values.name(**v).is_some_and(|n| brand_eq(n, &b.brand)))
                 .map(|(_, bm)| bm)
                 .collect();
-            refine(ctx, &(union(parts) & universe), pred, now_day, depth)?
+            let is_brand = per_propset(ctx, |id| {
+                sets.get(id)
+                    .brand
+                    .and_then(|v| sets.values.name(v))
+                    .is_some_and(|n| brand_eq(n, &b.brand))
+            });
+            par_filter(ctx, &(union(parts) & universe), &|_, p| {
+                let (num, den) =
+                    interest_share(p, b.within_days, now_day, &|id| is_brand[id as usize]);
+                Ok(share_matches(num, den, b.min_score))
+            })?
         }
-        Predicate::PriceRange(_) => {
+        Predicate::PriceRange(r) => {
             let kinds = [
                 audex_model::EventKind::ProductViewed as u32,
                 audex_model::EventKind::ProductAdded as u32,
@@ -204,7 +242,20 @@ fn eval_pred(
             ];
             let lo = now_day.saturating_sub(PRICE_RANGE_DAYS);
             let candidates = index.event_days(&kinds, None, lo, now_day) & universe;
-            refine(ctx, &candidates, pred, now_day, depth)?
+            let tiers = per_propset(ctx, |id| {
+                let set = sets.get(id);
+                if r.category.is_some_and(|c| !in_category(ctx, set, c)) {
+                    None
+                } else {
+                    set.tier
+                }
+            });
+            par_filter(ctx, &candidates, &|_, p| {
+                Ok(
+                    price_band_by(p, now_day, &|id| tiers.get(id as usize).copied().flatten())
+                        .is_some_and(|band| r.ranges.contains(&band)),
+                )
+            })?
         }
         Predicate::Season(s) => match season_year(s, now_day) {
             Some(y) => index

@@ -182,8 +182,9 @@ fn no_event_after(ctx: &Context<'_>, p: &Profile, r: &NoEventAfter, now_day: u32
     !entries_between(p, anchor_day, now_day).any(|e| !e.line && events.contains(&e.name))
 }
 
-/// Numerator and denominator of an interest share over product events in `within_days`.
-fn interest_share(
+/// Numerator and denominator of an interest share over product events in `within_days`:
+/// `set_of(propset)` says whether an event's product counts toward the numerator.
+pub fn interest_share(
     p: &Profile,
     within_days: Option<u32>,
     now_day: u32,
@@ -258,17 +259,29 @@ pub fn price_band(
     now_day: u32,
 ) -> Option<PriceBand> {
     let sets = &ctx.store.propsets;
+    price_band_by(p, now_day, &|id| {
+        let set = sets.get(id);
+        if category.is_some_and(|c| !in_category(ctx, set, c)) {
+            return None;
+        }
+        set.tier
+    })
+}
+
+/// The lower-median price band of the product events of the last [`PRICE_RANGE_DAYS`] days;
+/// `tier_of(propset)` gives a product's band, or `None` when it is out of scope or unpriced.
+pub fn price_band_by(
+    p: &Profile,
+    now_day: u32,
+    tier_of: &dyn Fn(u32) -> Option<PriceTier>,
+) -> Option<PriceBand> {
     let mut counts = [0u64; 3];
     let lo = now_day.saturating_sub(PRICE_RANGE_DAYS);
     for e in entries_between(p, lo, now_day) {
         if e.propset == LINES_MARKER || !PRODUCT_KINDS.contains(&e.kind()) {
             continue;
         }
-        let set = sets.get(e.propset);
-        if category.is_some_and(|c| !in_category(ctx, set, c)) {
-            continue;
-        }
-        let slot = match set.tier {
+        let slot = match tier_of(e.propset) {
             Some(PriceTier::Low) => 0,
             Some(PriceTier::Medium) => 1,
             Some(PriceTier::High) => 2,
