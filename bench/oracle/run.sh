@@ -47,7 +47,7 @@ else
     cargo build --quiet -p audex-cli
 fi
 # A private copy, so a concurrent build cannot swap the binary halfway through the run.
-cp "$ROOT/target/$PROFILE/audex" "$WORK/audex"
+cp "${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE/audex" "$WORK/audex"
 AUDEX="$WORK/audex"
 
 echo "== oracle: simulate $PEOPLE people, $DAYS days, seed $SEED → $WORK"
