@@ -6,16 +6,18 @@
 //! exact (an event seen in a window, a season) that is the answer, otherwise each candidate is
 //! refined with the per-person code, so both evaluators share one meaning.
 
+use audex_model::catalog::PriceTier;
 use audex_profile::{LINES_MARKER, PersonId, Profile};
 use audex_rules::{Event, Predicate, Rule};
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::index::{Index, union};
 use crate::person::{
     MAX_REFERENCE_DEPTH, PRICE_RANGE_DAYS, brand_eq, event_count, in_category, interest_share,
-    matches_pred, matches_rule, name_ids, price_band_by, propset_passes, season_mark, season_year,
-    share_matches, window_days,
+    matches_pred, matches_rule, name_ids, no_event_after_ids, price_band_by, propset_passes,
+    season_mark, season_year, share_matches, window_days,
 };
 use crate::{Context, EvalError};
 
@@ -125,13 +127,47 @@ fn refine(
     })
 }
 
-/// A per-property-set answer computed once per evaluation (the set evaluator's shortcut for
-/// checks the per-person code makes on every entry).
-fn per_propset<T: Send>(ctx: &Context<'_>, f: impl Fn(u32) -> T + Sync + Send) -> Vec<T> {
-    (0..ctx.store.propsets.len() as u32)
-        .into_par_iter()
-        .map(f)
-        .collect()
+/// A per-property-set answer computed at most once per evaluation, on first need, and shared
+/// by the parallel workers (the set evaluator's shortcut for checks the per-person code makes on
+/// every entry). Values are small codes; 0 means "not computed yet".
+struct LazyPropsets<'a> {
+    codes: Vec<AtomicU8>,
+    compute: Box<dyn Fn(u32) -> u8 + Sync + 'a>,
+}
+
+impl<'a> LazyPropsets<'a> {
+    fn new(ctx: &Context<'_>, compute: impl Fn(u32) -> u8 + Sync + 'a) -> LazyPropsets<'a> {
+        LazyPropsets {
+            codes: (0..ctx.store.propsets.len())
+                .map(|_| AtomicU8::new(0))
+                .collect(),
+            compute: Box::new(compute),
+        }
+    }
+
+    /// The code of a property set (computing it on first use; codes must be non-zero).
+    fn get(&self, id: u32) -> u8 {
+        let Some(slot) = self.codes.get(id as usize) else {
+            return (self.compute)(id);
+        };
+        match slot.load(Ordering::Relaxed) {
+            0 => {
+                let v = (self.compute)(id);
+                slot.store(v, Ordering::Relaxed);
+                v
+            }
+            v => v,
+        }
+    }
+
+    /// For boolean answers encoded as 1 = false, 2 = true.
+    fn yes(&self, id: u32) -> bool {
+        self.get(id) == 2
+    }
+}
+
+fn bool_code(b: bool) -> u8 {
+    if b { 2 } else { 1 }
 }
 
 fn eval_event(
@@ -151,14 +187,10 @@ fn eval_event(
     }
     // Which property sets pass the filters, decided once per set.
     let sets = &ctx.store.propsets;
-    let pass: Vec<bool> = if ev.filters.is_empty() {
-        Vec::new()
-    } else {
-        per_propset(ctx, |id| {
-            id != LINES_MARKER && propset_passes(ctx, sets.get(id), &ev.filters)
-        })
-    };
-    let ok = |id: u32| pass.get(id as usize).copied().unwrap_or(false);
+    let pass = LazyPropsets::new(ctx, |id| {
+        bool_code(id != LINES_MARKER && propset_passes(ctx, sets.get(id), &ev.filters))
+    });
+    let ok = |id: u32| pass.yes(id);
     let passing = par_filter(ctx, &candidates, &|_, p| {
         Ok(ev.count.matches(event_count(p, ev, &names, now_day, &ok)))
     })
@@ -184,11 +216,14 @@ fn eval_pred(
         Predicate::Event(ev) => eval_event(ctx, index, ev, now_day, universe),
         Predicate::NoEventAfter(r) => {
             let anchors: Vec<u32> = r.after.iter().flat_map(|a| name_ids(ctx, a)).collect();
+            let events = name_ids(ctx, &r.event);
             let candidates = match window_days(&r.within, now_day) {
                 Some((lo, hi)) => index.event_days(&anchors, r.channel, lo, hi) & universe,
                 None => RoaringBitmap::new(),
             };
-            refine(ctx, &candidates, pred, now_day, depth)?
+            par_filter(ctx, &candidates, &|_, p| {
+                Ok(no_event_after_ids(p, r, &anchors, &events, now_day))
+            })?
         }
         Predicate::CategoryInterest(c) if zero_share_passes(c.min_score) => {
             let candidates = product_people(index, c.within_days, now_day) & universe;
@@ -208,10 +243,11 @@ fn eval_pred(
                 })
                 .map(|(_, b)| b)
                 .collect();
-            let in_cat = per_propset(ctx, |id| in_category(ctx, sets.get(id), c.category));
+            let in_cat = LazyPropsets::new(ctx, |id| {
+                bool_code(in_category(ctx, sets.get(id), c.category))
+            });
             par_filter(ctx, &(union(parts) & universe), &|_, p| {
-                let (num, den) =
-                    interest_share(p, c.within_days, now_day, &|id| in_cat[id as usize]);
+                let (num, den) = interest_share(p, c.within_days, now_day, &|id| in_cat.yes(id));
                 Ok(share_matches(num, den, c.min_score))
             })?
         }
@@ -222,15 +258,16 @@ fn eval_pred(
                 .filter(|(v, _)| sets.values.name(**v).is_some_and(|n| brand_eq(n, &b.brand)))
                 .map(|(_, bm)| bm)
                 .collect();
-            let is_brand = per_propset(ctx, |id| {
-                sets.get(id)
-                    .brand
-                    .and_then(|v| sets.values.name(v))
-                    .is_some_and(|n| brand_eq(n, &b.brand))
+            let is_brand = LazyPropsets::new(ctx, |id| {
+                bool_code(
+                    sets.get(id)
+                        .brand
+                        .and_then(|v| sets.values.name(v))
+                        .is_some_and(|n| brand_eq(n, &b.brand)),
+                )
             });
             par_filter(ctx, &(union(parts) & universe), &|_, p| {
-                let (num, den) =
-                    interest_share(p, b.within_days, now_day, &|id| is_brand[id as usize]);
+                let (num, den) = interest_share(p, b.within_days, now_day, &|id| is_brand.yes(id));
                 Ok(share_matches(num, den, b.min_score))
             })?
         }
@@ -242,17 +279,27 @@ fn eval_pred(
             ];
             let lo = now_day.saturating_sub(PRICE_RANGE_DAYS);
             let candidates = index.event_days(&kinds, None, lo, now_day) & universe;
-            let tiers = per_propset(ctx, |id| {
+            let tiers = LazyPropsets::new(ctx, |id| {
                 let set = sets.get(id);
                 if r.category.is_some_and(|c| !in_category(ctx, set, c)) {
-                    None
-                } else {
-                    set.tier
+                    return 1;
+                }
+                match set.tier {
+                    None => 1,
+                    Some(PriceTier::Low) => 2,
+                    Some(PriceTier::Medium) => 3,
+                    Some(PriceTier::High) => 4,
                 }
             });
+            let tier_of = |id: u32| match tiers.get(id) {
+                2 => Some(PriceTier::Low),
+                3 => Some(PriceTier::Medium),
+                4 => Some(PriceTier::High),
+                _ => None,
+            };
             par_filter(ctx, &candidates, &|_, p| {
                 Ok(
-                    price_band_by(p, now_day, &|id| tiers.get(id as usize).copied().flatten())
+                    price_band_by(p, now_day, &tier_of)
                         .is_some_and(|band| r.ranges.contains(&band)),
                 )
             })?
@@ -316,14 +363,35 @@ fn eval_pred(
             Some(rule) => eval_rule(ctx, index, rule, now_day, universe, depth + 1)?,
         },
         Predicate::ModelScore(m) => return Err(EvalError::ModelUnavailable(m.model.clone())),
+        // Only people with an order in the window can have buying power.
+        Predicate::BuyingPower(_) => {
+            let lo = now_day.saturating_sub(crate::person::BUYING_POWER_DAYS);
+            let order = audex_model::EventKind::OrderCompleted as u32;
+            let candidates = index.event_days(&[order], None, lo, now_day) & universe;
+            refine(ctx, &candidates, pred, now_day, depth)?
+        }
+        Predicate::GeoRadius(_) => refine(ctx, &(&index.located & universe), pred, now_day, depth)?,
+        Predicate::Age(_) => refine(ctx, &(&index.aged & universe), pred, now_day, depth)?,
+        Predicate::Income(i) => {
+            let parts: Vec<&RoaringBitmap> = i
+                .bands
+                .iter()
+                .filter_map(|b| index.incomes.get(*b as usize))
+                .collect();
+            refine(ctx, &(union(parts) & universe), pred, now_day, depth)?
+        }
+        Predicate::Gender(g) if !g.values.contains(&audex_rules::Gender::Unknown) => {
+            let parts: Vec<&RoaringBitmap> = g
+                .values
+                .iter()
+                .filter_map(|v| index.genders.get(*v as usize))
+                .collect();
+            refine(ctx, &(union(parts) & universe), pred, now_day, depth)?
+        }
         // Attributes of the person itself: one cheap check per person in the universe.
-        Predicate::BuyingPower(_)
-        | Predicate::Gender(_)
-        | Predicate::Age(_)
-        | Predicate::Income(_)
-        | Predicate::GeoRadius(_)
-        | Predicate::Country(_)
-        | Predicate::Attribute(_) => refine(ctx, universe, pred, now_day, depth)?,
+        Predicate::Gender(_) | Predicate::Country(_) | Predicate::Attribute(_) => {
+            refine(ctx, universe, pred, now_day, depth)?
+        }
     })
 }
 

@@ -29,6 +29,14 @@ pub struct Index {
     pub page_categories: FxHashMap<u32, RoaringBitmap>,
     /// Season mark → people active in that season occurrence.
     pub seasons: FxHashMap<u16, RoaringBitmap>,
+    /// People with a known location (candidates for geo predicates).
+    pub located: RoaringBitmap,
+    /// People with a declared birthday or age.
+    pub aged: RoaringBitmap,
+    /// Gender code → people who have declared it (a later declaration may differ: candidates).
+    pub genders: [RoaringBitmap; 4],
+    /// Income band code → people who have declared it (candidates).
+    pub incomes: [RoaringBitmap; 5],
 }
 
 impl Index {
@@ -84,6 +92,19 @@ impl Index {
         }
         for &mark in &profile.seasons {
             self.seasons.entry(mark).or_default().insert(person);
+        }
+        if profile.location.is_some() {
+            self.located.insert(person);
+        }
+        let demo = &profile.demo;
+        if demo.birthday.is_some() || demo.age.is_some() {
+            self.aged.insert(person);
+        }
+        if let Some(g) = self.genders.get_mut(usize::from(demo.gender)) {
+            g.insert(person);
+        }
+        if let Some(i) = self.incomes.get_mut(usize::from(demo.income)) {
+            i.insert(person);
         }
     }
 

@@ -166,10 +166,21 @@ pub fn event_count(
 }
 
 fn no_event_after(ctx: &Context<'_>, p: &Profile, r: &NoEventAfter, now_day: u32) -> bool {
+    let anchors: Vec<u32> = r.after.iter().flat_map(|a| name_ids(ctx, a)).collect();
+    no_event_after_ids(p, r, &anchors, &name_ids(ctx, &r.event), now_day)
+}
+
+/// [`NoEventAfter`] with its event references already resolved to entry names.
+pub fn no_event_after_ids(
+    p: &Profile,
+    r: &NoEventAfter,
+    anchors: &[u32],
+    events: &[u32],
+    now_day: u32,
+) -> bool {
     let Some((lo, hi)) = window_days(&r.within, now_day) else {
         return false;
     };
-    let anchors: Vec<u32> = r.after.iter().flat_map(|a| name_ids(ctx, a)).collect();
     let last_anchor = entries_between(p, lo, hi)
         .filter(|e| !e.line && anchors.contains(&e.name))
         .filter(|e| r.channel.is_none_or(|c| c == e.channel))
@@ -178,7 +189,6 @@ fn no_event_after(ctx: &Context<'_>, p: &Profile, r: &NoEventAfter, now_day: u32
     let Some(anchor_day) = last_anchor else {
         return false;
     };
-    let events = name_ids(ctx, &r.event);
     !entries_between(p, anchor_day, now_day).any(|e| !e.line && events.contains(&e.name))
 }
 
