@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use audex_model::taxonomy::ProductTaxonomy;
+
 use crate::SimError;
 
 /// One category of the Google Product Taxonomy.
@@ -36,53 +38,22 @@ pub fn read_google_taxonomy(path: &Path) -> Result<Vec<GoogleCategory>, SimError
     parse_google_taxonomy(&text, path)
 }
 
-/// Parses taxonomy text; `path` is only used in error messages.
+/// Parses taxonomy text with the model's parser (one reading of the format for all of Audex);
+/// `path` is only used in error messages.
 pub fn parse_google_taxonomy(text: &str, path: &Path) -> Result<Vec<GoogleCategory>, SimError> {
-    let mut out: Vec<GoogleCategory> = Vec::new();
-    for (n, raw) in text.lines().enumerate() {
-        let line = raw.trim_end_matches('\r').trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let bad = |message: &str| SimError::Taxonomy {
-            path: path.to_path_buf(),
-            line: n + 1,
-            message: message.to_string(),
-        };
-        let (id, cat) = line
-            .split_once(" - ")
-            .ok_or_else(|| bad("expected `ID - Category > Path`"))?;
-        let id: u32 = id
-            .trim()
-            .parse()
-            .map_err(|_| bad("category id is not a number"))?;
-        let cat = cat.trim();
-        if cat.is_empty() {
-            return Err(bad("empty category path"));
-        }
-        out.push(GoogleCategory {
-            id,
-            path: cat.to_string(),
-            has_children: false,
-        });
-    }
-    if out.is_empty() {
-        return Err(SimError::Taxonomy {
-            path: path.to_path_buf(),
-            line: 0,
-            message: "no categories found".to_string(),
-        });
-    }
-    // A category has children when some other path extends it by " > ".
-    let mut sorted: Vec<usize> = (0..out.len()).collect();
-    sorted.sort_by(|&a, &b| out[a].path.cmp(&out[b].path));
-    for w in sorted.windows(2) {
-        let (a, b) = (&out[w[0]].path, &out[w[1]].path);
-        if b.len() > a.len() && b.starts_with(a.as_str()) && b[a.len()..].starts_with(" > ") {
-            out[w[0]].has_children = true;
-        }
-    }
-    Ok(out)
+    let taxonomy = ProductTaxonomy::parse(text).map_err(|e| SimError::Taxonomy {
+        path: path.to_path_buf(),
+        line: e.line().unwrap_or(0),
+        message: e.to_string(),
+    })?;
+    Ok(taxonomy
+        .iter()
+        .map(|c| GoogleCategory {
+            id: c.id,
+            path: c.path.clone(),
+            has_children: taxonomy.children(c.id).next().is_some(),
+        })
+        .collect())
 }
 
 #[cfg(test)]
