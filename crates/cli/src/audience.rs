@@ -12,7 +12,7 @@ use roaring::RoaringBitmap;
 use serde_json::json;
 
 use crate::Cli;
-use crate::commands::{AdvertiserArg, identifier_candidates, open_engine, parse_now, write_stdout};
+use crate::commands::{AdvertiserArg, open_engine, parse_now, write_stdout};
 
 /// A definition given inline, from a file, or by a saved audience's name.
 #[derive(Args, Clone)]
@@ -415,9 +415,7 @@ pub fn audience(cli: &Cli, command: &AudienceCommand) -> Result<i32> {
             let rule = resolve_rule(&a, def)?;
             let who = {
                 let state = a.state()?;
-                identifier_candidates(person)
-                    .iter()
-                    .find_map(|id| state.profiles.person(id))
+                audex_engine::view::find_person(&state.profiles, person)
                     .with_context(|| format!("no person with identifier {person:?}"))?
             };
             let v = a.with_context(|ctx, _| Ok(audex_index::explain(ctx, who, &rule, now)?))?;

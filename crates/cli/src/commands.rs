@@ -7,8 +7,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use audex_engine::import::{ImportOptions, ImportReport, import_path};
 use audex_engine::{DEFAULT_ADVERTISER, Engine, EngineOptions};
-use audex_model::event::{IdKind, Identifier};
-use audex_model::normalize::{normalize_email, sha256_hex};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -459,29 +457,6 @@ fn print_import(file: &Path, r: &ImportReport) {
     }
 }
 
-/// Turns what a user typed into candidate identifiers.
-pub fn identifier_candidates(s: &str) -> Vec<Identifier> {
-    if let Some((kind, value)) = s.split_once(':')
-        && let Some(k) = IdKind::parse(kind)
-    {
-        return vec![Identifier::new(k, value)];
-    }
-    let mut out = vec![
-        Identifier::new(IdKind::UserId, s),
-        Identifier::new(IdKind::AnonymousId, s),
-        Identifier::new(IdKind::DeviceId, s.to_ascii_lowercase()),
-    ];
-    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        let h = s.to_ascii_lowercase();
-        out.push(Identifier::new(IdKind::EmailSha256, h.clone()));
-        out.push(Identifier::new(IdKind::PhoneSha256, h));
-    }
-    if let Some(e) = normalize_email(s) {
-        out.push(Identifier::new(IdKind::EmailSha256, sha256_hex(&e)));
-    }
-    out
-}
-
 pub fn parse_now(now: Option<&str>) -> Result<i64> {
     match now {
         None => Ok(audex_engine::now_ms()),
@@ -502,9 +477,7 @@ fn people_show(
     let engine = open_engine(cli)?;
     let adv = engine.advertiser(advertiser)?;
     let state = adv.state()?;
-    let person = identifier_candidates(identifier)
-        .iter()
-        .find_map(|id| state.profiles.person(id));
+    let person = audex_engine::view::find_person(&state.profiles, identifier);
     let Some(person) = person else {
         eprintln!(
             "no person with identifier {identifier:?} in advertiser {:?}",

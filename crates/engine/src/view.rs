@@ -32,6 +32,40 @@ fn iso_ms(ms: i64) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// What an identifier a user typed may be: `kind:value` names its kind; otherwise a userId,
+/// anonymousId, device id, a SHA-256 of an email or phone, or an email (hashed after
+/// normalisation). Lookups try them in this order.
+pub fn identifier_candidates(s: &str) -> Vec<audex_model::event::Identifier> {
+    use audex_model::event::{IdKind, Identifier};
+    use audex_model::normalize::{normalize_email, sha256_hex};
+    if let Some((kind, value)) = s.split_once(':')
+        && let Some(k) = IdKind::parse(kind)
+    {
+        return vec![Identifier::new(k, value)];
+    }
+    let mut out = vec![
+        Identifier::new(IdKind::UserId, s),
+        Identifier::new(IdKind::AnonymousId, s),
+        Identifier::new(IdKind::DeviceId, s.to_ascii_lowercase()),
+    ];
+    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let h = s.to_ascii_lowercase();
+        out.push(Identifier::new(IdKind::EmailSha256, h.clone()));
+        out.push(Identifier::new(IdKind::PhoneSha256, h));
+    }
+    if let Some(e) = normalize_email(s) {
+        out.push(Identifier::new(IdKind::EmailSha256, sha256_hex(&e)));
+    }
+    out
+}
+
+/// The person any identifier (see [`identifier_candidates`]) belongs to.
+pub fn find_person(store: &ProfileStore, s: &str) -> Option<PersonId> {
+    identifier_candidates(s)
+        .iter()
+        .find_map(|id| store.person(id))
+}
+
 /// A person's profile as JSON: identifiers, activity per kind and channel over 7/30/90/540
 /// days before `now_ms`, interests, spend, demographics, location, ads, seasons, traits.
 pub fn profile_json(store: &ProfileStore, person: PersonId, now_ms: i64) -> Option<Value> {

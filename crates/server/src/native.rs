@@ -6,8 +6,7 @@ use std::time::Instant;
 
 use audex_engine::Advertiser;
 use audex_engine::audiences::{SavedAudience, definition_from};
-use audex_model::event::{IdKind, Identifier};
-use audex_model::normalize::{normalize_email, sha256_hex};
+use audex_model::event::IdKind;
 use audex_rules::{FunnelStage, Rule};
 use axum::Json;
 use axum::body::Body;
@@ -97,26 +96,8 @@ pub async fn token(
 
 /// Resolves any identifier (userId, anonymousId, device id, email, SHA-256, or `kind:value`).
 fn find_person(adv: &Advertiser, s: &str) -> Result<u32, ApiError> {
-    let mut candidates = Vec::new();
-    if let Some((kind, value)) = s.split_once(':')
-        && let Some(k) = IdKind::parse(kind)
-    {
-        candidates.push(Identifier::new(k, value));
-    }
-    candidates.push(Identifier::new(IdKind::UserId, s));
-    candidates.push(Identifier::new(IdKind::AnonymousId, s));
-    candidates.push(Identifier::new(IdKind::DeviceId, s.to_ascii_lowercase()));
-    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        candidates.push(Identifier::new(IdKind::EmailSha256, s.to_ascii_lowercase()));
-        candidates.push(Identifier::new(IdKind::PhoneSha256, s.to_ascii_lowercase()));
-    }
-    if let Some(e) = normalize_email(s) {
-        candidates.push(Identifier::new(IdKind::EmailSha256, sha256_hex(&e)));
-    }
     let state = adv.state()?;
-    candidates
-        .iter()
-        .find_map(|id| state.profiles.person(id))
+    audex_engine::view::find_person(&state.profiles, s)
         .ok_or_else(|| ApiError::not_found(format!("no person with identifier {s:?}")))
 }
 
