@@ -8,6 +8,7 @@ mod collector;
 pub mod error;
 mod metrics;
 mod native;
+pub mod openrtb;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -74,6 +75,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/batch", post(collector::batch))
         .route("/v1/import", post(collector::batch))
         .route("/oauth2/token", post(native::token))
+        .route("/v1/openrtb/bid-request", post(openrtb::bid_request))
         .route("/v1/people/{identifier}", get(native::person))
         .route(
             "/v1/people/{identifier}/audiences",

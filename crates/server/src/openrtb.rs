@@ -1,0 +1,371 @@
+//! OpenRTB 2.6 enrichment: `POST /v1/openrtb/bid-request` takes a BidRequest and answers the same
+//! request with the person's audiences added to `user.data[]`.
+//!
+//! - **Auth:** the advertiser's admin credentials (bearer token or Basic `client_id:secret`), as
+//!   every read of first-party data; the write key is for the collector only (DESIGN "Tenancy").
+//! - **Who:** the first of `user.id`, `user.buyeruid`, `user.eids[].uids[].id`, `device.ifa` that
+//!   names a person of the advertiser (any identifier kind, as `GET /v1/people/{id}`). The
+//!   response header `x-audex-match` names the field that matched (`none` when nothing did).
+//! - **What is added:** one `user.data[]` object `{"id":"audex","name":"audex","segment":[{"id",
+//!   "name"}…]}` with the person's audience ids and names, and, when some of those audiences imply
+//!   an IAB Audience Taxonomy 1.1 segment, a second one with `"ext":{"segtax":4}` carrying those
+//!   ids. Earlier `user.data[]` objects named `audex` are replaced (enriching twice is a no-op).
+//! - **Everything else is unchanged:** the request is handled as a JSON value, so unknown fields
+//!   pass through; a request with no known person (or one in no audience) is answered with the
+//!   exact bytes it came with.
+//! - **Not recorded:** the request's page categories (`site.cat`, `app.cat`) are not written to
+//!   the event log: this is a read path on the bidding hot path, and the publisher view enters
+//!   through ingest (DESIGN "Data flow").
+//!
+//! A malformed request is a 400 naming the field as a JSON pointer (`/imp/0/id`).
+
+use std::sync::{Arc, OnceLock};
+
+use audex_engine::audiences::SavedAudience;
+use audex_model::event::Gender;
+use audex_model::taxonomy::AudienceTaxonomy;
+use audex_rules::{Predicate, Rule};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use crate::error::ApiError;
+use crate::{AppState, auth};
+
+/// Largest bid request accepted.
+pub const MAX_BID_REQUEST_BYTES: usize = 256 * 1024;
+
+/// The `name` (and `id`) of the `user.data[]` objects Audex adds.
+pub const DATA_PROVIDER: &str = "audex";
+
+/// `POST /v1/openrtb/bid-request`: the request back with `user.data[]` filled.
+pub async fn bid_request(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let adv = auth::admin(&state, &headers)?;
+    let bytes = axum::body::to_bytes(body, MAX_BID_REQUEST_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::too_large(format!(
+                "a bid request is at most {} KB",
+                MAX_BID_REQUEST_BYTES / 1024
+            ))
+        })?;
+    let mut request: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad_request(
+            "/",
+            format!(
+                "invalid JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    let candidates = validate(&request)?;
+    let matched = {
+        let st = adv.state()?;
+        candidates.iter().find_map(|(field, id)| {
+            audex_engine::view::find_person(&st.profiles, id).map(|p| (*field, p))
+        })
+    };
+    let segments = match matched {
+        Some((_, person)) => adv.audiences_of(person)?,
+        None => Vec::new(),
+    };
+    let field = matched.map_or("none", |m| m.0);
+    if segments.is_empty() {
+        return Ok(json_response(bytes.to_vec(), field));
+    }
+    enrich(&mut request, &segments);
+    let out = serde_json::to_vec(&request).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(json_response(out, field))
+}
+
+fn json_response(body: Vec<u8>, matched: &'static str) -> Response {
+    let mut r = body.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r.headers_mut()
+        .insert("x-audex-match", HeaderValue::from_static(matched));
+    r
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn want_object<'a>(v: &'a Value, at: &str) -> Result<&'a Map<String, Value>, ApiError> {
+    v.as_object()
+        .ok_or_else(|| ApiError::bad_request(at, format!("must be an object, not {}", kind(v))))
+}
+
+fn want_array<'a>(v: &'a Value, at: &str) -> Result<&'a Vec<Value>, ApiError> {
+    v.as_array()
+        .ok_or_else(|| ApiError::bad_request(at, format!("must be an array, not {}", kind(v))))
+}
+
+fn want_str<'a>(v: &'a Value, at: &str) -> Result<&'a str, ApiError> {
+    v.as_str()
+        .ok_or_else(|| ApiError::bad_request(at, format!("must be a string, not {}", kind(v))))
+}
+
+/// Checks the parts of a BidRequest this endpoint relies on (OpenRTB 2.6 §3.2.1, §3.2.13,
+/// §3.2.18, §3.2.20, §3.2.27–28) and returns the identifiers to look up, in order, each with the
+/// field it came from.
+pub fn validate(request: &Value) -> Result<Vec<(&'static str, String)>, ApiError> {
+    let root = want_object(request, "/")?;
+    match root.get("id") {
+        None => return Err(ApiError::bad_request("/id", "a BidRequest needs an id")),
+        Some(v) => {
+            want_str(v, "/id")?;
+        }
+    }
+    let imps = root
+        .get("imp")
+        .ok_or_else(|| ApiError::bad_request("/imp", "a BidRequest needs at least one imp"))?;
+    let imps = want_array(imps, "/imp")?;
+    if imps.is_empty() {
+        return Err(ApiError::bad_request("/imp", "must hold at least one imp"));
+    }
+    for (i, imp) in imps.iter().enumerate() {
+        let at = format!("/imp/{i}");
+        let imp = want_object(imp, &at)?;
+        match imp.get("id") {
+            None => {
+                return Err(ApiError::bad_request(
+                    format!("{at}/id"),
+                    "an imp needs an id",
+                ));
+            }
+            Some(v) => {
+                want_str(v, &format!("{at}/id"))?;
+            }
+        }
+    }
+    for key in ["site", "app", "device", "user"] {
+        if let Some(v) = root.get(key) {
+            want_object(v, &format!("/{key}"))?;
+        }
+    }
+    if root.contains_key("site") && root.contains_key("app") {
+        return Err(ApiError::bad_request(
+            "/app",
+            "a BidRequest carries a site or an app, not both",
+        ));
+    }
+    let mut ids: Vec<(&'static str, String)> = Vec::new();
+    let mut push = |field: &'static str, s: &str| {
+        let s = s.trim();
+        if !s.is_empty() && !ids.iter().any(|(_, x)| x == s) {
+            ids.push((field, s.to_string()));
+        }
+    };
+    if let Some(user) = root.get("user").and_then(Value::as_object) {
+        for key in ["id", "buyeruid"] {
+            if let Some(v) = user.get(key) {
+                let s = want_str(v, &format!("/user/{key}"))?;
+                push(
+                    if key == "id" {
+                        "user.id"
+                    } else {
+                        "user.buyeruid"
+                    },
+                    s,
+                );
+            }
+        }
+        if let Some(data) = user.get("data") {
+            for (i, d) in want_array(data, "/user/data")?.iter().enumerate() {
+                want_object(d, &format!("/user/data/{i}"))?;
+            }
+        }
+        if let Some(eids) = user.get("eids") {
+            for (i, eid) in want_array(eids, "/user/eids")?.iter().enumerate() {
+                let at = format!("/user/eids/{i}");
+                let eid = want_object(eid, &at)?;
+                let Some(uids) = eid.get("uids") else {
+                    return Err(ApiError::bad_request(
+                        format!("{at}/uids"),
+                        "an eid needs a uids array",
+                    ));
+                };
+                for (j, uid) in want_array(uids, &format!("{at}/uids"))?.iter().enumerate() {
+                    let uat = format!("{at}/uids/{j}");
+                    let uid = want_object(uid, &uat)?;
+                    match uid.get("id") {
+                        None => {
+                            return Err(ApiError::bad_request(
+                                format!("{uat}/id"),
+                                "a uid needs an id",
+                            ));
+                        }
+                        Some(v) => push("user.eids.uids.id", want_str(v, &format!("{uat}/id"))?),
+                    }
+                }
+            }
+        }
+    }
+    if let Some(device) = root.get("device").and_then(Value::as_object)
+        && let Some(v) = device.get("ifa")
+    {
+        push("device.ifa", want_str(v, "/device/ifa")?);
+    }
+    Ok(ids)
+}
+
+/// Adds the Audex `user.data[]` objects for `audiences` to a validated request, replacing any
+/// earlier ones named [`DATA_PROVIDER`].
+pub fn enrich(request: &mut Value, audiences: &[SavedAudience]) {
+    let Some(root) = request.as_object_mut() else {
+        return;
+    };
+    let user = root
+        .entry("user")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Some(user) = user.as_object_mut() else {
+        return;
+    };
+    let data = user
+        .entry("data")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Some(data) = data.as_array_mut() else {
+        return;
+    };
+    data.retain(|d| d.get("name").and_then(Value::as_str) != Some(DATA_PROVIDER));
+    let segment: Vec<Value> = audiences
+        .iter()
+        .map(|a| json!({"id": a.id, "name": a.name()}))
+        .collect();
+    data.push(json!({"id": DATA_PROVIDER, "name": DATA_PROVIDER, "segment": segment}));
+    let mut iab: Vec<&'static str> = audiences.iter().flat_map(iab_segments).collect();
+    iab.sort_by_key(|id| (id.len(), *id));
+    iab.dedup();
+    if !iab.is_empty() {
+        let tax = AudienceTaxonomy::v1_1();
+        let segment: Vec<Value> = iab
+            .iter()
+            .map(|id| match tax.name(id) {
+                Some(name) => json!({"id": id, "name": name}),
+                None => json!({"id": id}),
+            })
+            .collect();
+        data.push(json!({"id": DATA_PROVIDER, "name": DATA_PROVIDER,
+            "ext": {"segtax": AudienceTaxonomy::SEGTAX_1_1}, "segment": segment}));
+    }
+}
+
+/// The IAB Audience Taxonomy 1.1 segments an audience's members are all in: a declared gender
+/// when the audience requires exactly one, and an age range when the audience's ages fall inside
+/// one of the taxonomy's ranges. Only conditions that every member meets count (the operands of
+/// top-level `and`s); income bands are in the advertiser's currency, so they map to none.
+pub fn iab_segments(audience: &SavedAudience) -> Vec<&'static str> {
+    let Ok(rule) = audience.definition.compile() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    implied(&rule, &mut out);
+    out
+}
+
+fn implied(rule: &Rule, out: &mut Vec<&'static str>) {
+    let table = iab_demographics();
+    match rule {
+        Rule::And(v) => v.iter().for_each(|r| implied(r, out)),
+        Rule::Pred(Predicate::Gender(g)) => {
+            if let [only] = g.values.as_slice() {
+                let id = match only {
+                    Gender::Female => table.female,
+                    Gender::Male => table.male,
+                    Gender::Other => table.other,
+                    Gender::Unknown => None,
+                };
+                out.extend(id);
+            }
+        }
+        Rule::Pred(Predicate::Age(a)) => {
+            let (lo, hi) = (a.min.unwrap_or(0), a.max.unwrap_or(u32::MAX));
+            if let Some((_, _, id)) = table
+                .ages
+                .iter()
+                .find(|(min, max, _)| *min <= lo && hi <= *max)
+            {
+                out.push(id);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The demographic segments of Audience Taxonomy 1.1, read from the embedded file.
+struct IabDemographics {
+    female: Option<&'static str>,
+    male: Option<&'static str>,
+    other: Option<&'static str>,
+    /// `(min, max, id)` of each `Demographic > Age Range > A-B` (or `A+`) segment.
+    ages: Vec<(u32, u32, &'static str)>,
+}
+
+fn iab_demographics() -> &'static IabDemographics {
+    static CELL: OnceLock<IabDemographics> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let mut t = IabDemographics {
+            female: None,
+            male: None,
+            other: None,
+            ages: Vec::new(),
+        };
+        for c in AudienceTaxonomy::v1_1().iter() {
+            let tiers: Vec<&str> = c.tiers.iter().map(|s| s.trim()).collect();
+            match tiers.as_slice() {
+                ["Demographic", "Gender", g] => match *g {
+                    "Female" => t.female = Some(c.id.as_str()),
+                    "Male" => t.male = Some(c.id.as_str()),
+                    "Other Gender" => t.other = Some(c.id.as_str()),
+                    _ => {}
+                },
+                ["Demographic", "Age Range", range] => {
+                    let parsed = match range.strip_suffix('+') {
+                        Some(min) => min.trim().parse().ok().map(|m| (m, u32::MAX)),
+                        None => range.split_once('-').and_then(|(a, b)| {
+                            Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+                        }),
+                    };
+                    if let Some((min, max)) = parsed {
+                        t.ages.push((min, max, c.id.as_str()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        t
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demographics_come_from_the_taxonomy() {
+        let t = iab_demographics();
+        assert_eq!(t.female, Some("49"));
+        assert_eq!(t.male, Some("50"));
+        assert_eq!(t.other, Some("51"));
+        assert!(t.ages.contains(&(25, 29, "5")));
+        assert!(t.ages.contains(&(75, u32::MAX, "15")));
+        assert_eq!(t.ages.len(), 13);
+    }
+}

@@ -1,0 +1,488 @@
+//! `POST /v1/openrtb/bid-request` over real HTTP on every bid request in
+//! `shared/data/openrtb` (IAB spec 2.5/2.6 examples, bsm/openrtb test data; the 2.6 EIDs
+//! fragments are wrapped in a minimal request): a known person gets the Audex `user.data[]`
+//! objects and nothing else changes; an unknown person gets the request back byte for byte;
+//! malformed requests get a 400 naming the field.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use audex_engine::{Credentials, Engine, EngineOptions};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const KNOWN: &str = "ortb-known-user";
+
+struct Server {
+    base: String,
+    a: Credentials,
+    b: Credentials,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(Engine::open(dir.path(), EngineOptions::default()).unwrap());
+    let a = engine.create_advertiser("shop-a", 0).unwrap();
+    let b = engine.create_advertiser("shop-b", 0).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (tx, rx) = tokio::sync::oneshot::channel::<SocketAddr>();
+    tokio::spawn(async move {
+        audex_server::serve(
+            engine,
+            "127.0.0.1:0".parse().unwrap(),
+            async {
+                let _ = stopped.await;
+            },
+            move |addr| {
+                let _ = tx.send(addr);
+            },
+        )
+        .await
+        .unwrap();
+    });
+    let addr = rx.await.unwrap();
+    Server {
+        base: format!("http://{addr}"),
+        a,
+        b,
+        _dir: dir,
+        _stop: stop,
+    }
+}
+
+fn data_dir() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/openrtb"
+    ))
+}
+
+fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            json_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "json") {
+            out.push(p);
+        }
+    }
+}
+
+/// Every bid request under the data directory, by name: full requests as they are, the EIDs
+/// fragments (`user`/`device` objects only) wrapped in a minimal request. Responses
+/// (`seatbid`) and the segtax files are left out.
+fn requests() -> Vec<(String, Value)> {
+    let mut files = Vec::new();
+    json_files(&data_dir(), &mut files);
+    let mut out = Vec::new();
+    for f in files {
+        let name = f.strip_prefix(data_dir()).unwrap().display().to_string();
+        let v: Value = serde_json::from_slice(&std::fs::read(&f).unwrap())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        if v.get("seatbid").is_some() || name.contains("response") || name.contains("bres.") {
+            continue;
+        }
+        if v.get("imp").is_some() {
+            out.push((name, v));
+        } else {
+            let mut wrapped = json!({"id": format!("wrapped-{name}"), "imp": [{"id": "1", "banner": {"w": 300, "h": 250}}]});
+            for k in ["user", "device"] {
+                if let Some(x) = v.get(k) {
+                    wrapped[k] = x.clone();
+                }
+            }
+            assert!(
+                wrapped.get("user").is_some() || wrapped.get("device").is_some(),
+                "{name}: neither a request nor an EIDs fragment"
+            );
+            out.push((format!("{name} (wrapped)"), wrapped));
+        }
+    }
+    out
+}
+
+async fn token(s: &Server, c: &Credentials) -> String {
+    let r = reqwest::Client::new()
+        .post(format!("{}/oauth2/token", s.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            c.client_id, c.client_secret
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn post_json(http: &reqwest::Client, url: &str, token: &str, body: &Value) -> Value {
+    let r = http
+        .post(url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert!(status.is_success(), "{url}: {status} {v}");
+    v
+}
+
+/// Creates the same three audiences for an advertiser; answers their ids.
+async fn audiences(s: &Server, token: &str) -> Vec<String> {
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/audiences", s.base);
+    let mut ids = Vec::new();
+    for body in [
+        json!({"name": "viewers", "rule": "product_viewed within 30d"}),
+        json!({"name": "women", "kind": {"demographic": {"gender": ["Female"]}}}),
+        json!({"name": "women 25-29", "kind": {"demographic": {"gender": ["Female"], "ageMin": 25, "ageMax": 29}}}),
+        json!({"name": "buyers", "rule": "order_completed within 30d"}),
+    ] {
+        let v = post_json(&http, &url, token, &body).await;
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    ids
+}
+
+async fn bid(
+    http: &reqwest::Client,
+    s: &Server,
+    token: &str,
+    body: Vec<u8>,
+) -> (StatusCode, String, Vec<u8>) {
+    let r = http
+        .post(format!("{}/v1/openrtb/bid-request", s.base))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let matched = r
+        .headers()
+        .get("x-audex-match")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    (status, matched, r.bytes().await.unwrap().to_vec())
+}
+
+/// The response without the `user.data[]` objects Audex adds, and those objects.
+fn split_audex(mut v: Value) -> (Value, Vec<Value>) {
+    let mut ours = Vec::new();
+    if let Some(data) = v.pointer_mut("/user/data").and_then(Value::as_array_mut) {
+        let (a, rest): (Vec<Value>, Vec<Value>) =
+            data.drain(..).partition(|d| d["name"] == "audex");
+        ours = a;
+        *data = rest;
+    }
+    (v, ours)
+}
+
+/// What the request must look like after enrichment once the Audex objects are taken out: the
+/// same, except that a request without `user.data` (or `user`) had them created.
+fn expected_rest(request: &Value) -> Value {
+    let mut v = request.clone();
+    if v.get("user").is_none() {
+        v["user"] = json!({});
+    }
+    if v["user"].get("data").is_none() {
+        v["user"]["data"] = json!([]);
+    }
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fixture_enriched_for_a_known_person_and_unchanged_otherwise() {
+    let s = start().await;
+    let http = reqwest::Client::new();
+    let (ta, tb) = (token(&s, &s.a).await, token(&s, &s.b).await);
+    let ids_a = audiences(&s, &ta).await;
+    audiences(&s, &tb).await;
+    let reqs = requests();
+    let full = reqs
+        .iter()
+        .filter(|(n, _)| !n.ends_with("(wrapped)"))
+        .count();
+    let wrapped = reqs.len() - full;
+    assert_eq!(
+        (full, wrapped),
+        (17, 6),
+        "bid requests found: {:?}",
+        reqs.iter().map(|r| &r.0).collect::<Vec<_>>()
+    );
+
+    // The known person: a woman of 27 who viewed a product, then every identifier any fixture
+    // carries is linked to her (anonymous ids, and the IFAs as advertising ids).
+    let mut batch = vec![
+        json!({"type": "identify", "userId": KNOWN, "messageId": "k-1",
+               "traits": {"gender": "female", "age": 27}}),
+        json!({"type": "track", "event": "Product Viewed", "userId": KNOWN, "messageId": "k-2",
+               "properties": {"product_id": "p1", "price": 10}}),
+    ];
+    let mut with_ids = 0;
+    for (i, (name, req)) in reqs.iter().enumerate() {
+        let ids = audex_server::openrtb::validate(req).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        with_ids += usize::from(!ids.is_empty());
+        for (j, (field, id)) in ids.iter().enumerate() {
+            let mut ev =
+                json!({"type": "identify", "userId": KNOWN, "messageId": format!("link-{i}-{j}")});
+            if *field == "device.ifa" {
+                ev["context"] = json!({"device": {"advertisingId": id}});
+            } else {
+                ev["anonymousId"] = json!(id);
+            }
+            batch.push(ev);
+        }
+    }
+    assert!(with_ids >= 12, "only {with_ids} fixtures carry a user id");
+    let r = http
+        .post(format!("{}/v1/batch", s.base))
+        .basic_auth(&s.a.write_key, Some(""))
+        .json(&json!({"batch": batch}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
+
+    let expected_segments: Vec<&str> = ids_a[..3].iter().map(String::as_str).collect();
+    let mut checked = 0;
+    for (name, req) in &reqs {
+        let bytes = serde_json::to_vec_pretty(req).unwrap();
+        // Advertiser B knows nobody: exactly the bytes sent come back.
+        let (status, matched, out) = bid(&http, &s, &tb, bytes.clone()).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{name}: {}",
+            String::from_utf8_lossy(&out)
+        );
+        assert_eq!(matched, "none", "{name}");
+        assert_eq!(
+            out, bytes,
+            "{name}: unknown person must leave the request unchanged"
+        );
+
+        // Advertiser A: the fixture's own identifiers when it has some, else a user.id added.
+        let has_ids = !audex_server::openrtb::validate(req).unwrap().is_empty();
+        let mut sent = req.clone();
+        if !has_ids {
+            if sent.get("user").is_none() {
+                sent["user"] = json!({});
+            }
+            sent["user"]["id"] = json!(KNOWN);
+        }
+        let (status, matched, out) = bid(&http, &s, &ta, serde_json::to_vec(&sent).unwrap()).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{name}: {}",
+            String::from_utf8_lossy(&out)
+        );
+        assert_ne!(matched, "none", "{name}");
+        let enriched: Value = serde_json::from_slice(&out).unwrap();
+        let (rest, ours) = split_audex(enriched.clone());
+        assert_eq!(
+            rest,
+            expected_rest(&sent),
+            "{name}: the rest of the request changed"
+        );
+        // The pre-existing user.data objects keep their place, ours come last.
+        let n = ours.len();
+        let data = enriched["user"]["data"].as_array().unwrap();
+        assert!(
+            data[data.len() - n..].iter().all(|d| d["name"] == "audex"),
+            "{name}"
+        );
+        assert_eq!(n, 2, "{name}: {ours:?}");
+        let audex: Vec<&str> = ours[0]["segment"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(audex, expected_segments, "{name}");
+        assert_eq!(ours[0]["segment"][1]["name"], "women", "{name}");
+        assert!(ours[0].get("ext").is_none(), "{name}");
+        assert_eq!(ours[1]["ext"], json!({"segtax": 4}), "{name}");
+        assert_eq!(
+            ours[1]["segment"],
+            json!([{"id": "5", "name": "25-29"}, {"id": "49", "name": "Female"}]),
+            "{name}"
+        );
+        // Enriching an enriched request changes nothing.
+        let (_, _, again) = bid(&http, &s, &ta, out.clone()).await;
+        assert_eq!(
+            serde_json::from_slice::<Value>(&again).unwrap(),
+            enriched,
+            "{name}: not idempotent"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 23);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_identifier_field_finds_the_person() {
+    let s = start().await;
+    let http = reqwest::Client::new();
+    let ta = token(&s, &s.a).await;
+    let ids = audiences(&s, &ta).await;
+    let email = audex_model::normalize::normalize_email("Jane.Doe@Example.com").unwrap();
+    let email_sha = audex_model::normalize::sha256_hex(&email);
+    let r = http
+        .post(format!("{}/v1/batch", s.base))
+        .basic_auth(&s.a.write_key, Some(""))
+        .json(&json!({"batch": [
+            {"type": "track", "event": "Order Completed", "userId": "u-1", "anonymousId": "anon-1",
+             "messageId": "e-1", "properties": {"order_id": "o1", "total": 20},
+             "context": {"device": {"advertisingId": "6D92078A-8246-4BA4-AE5B-76104861E7DC"}}},
+            {"type": "identify", "userId": "u-1", "messageId": "e-2",
+             "traits": {"email": "Jane.Doe@Example.com "}},
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
+    let imp = json!([{"id": "1"}]);
+    let cases = [
+        (json!({"user": {"id": "u-1"}}), "user.id"),
+        (json!({"user": {"buyeruid": "anon-1"}}), "user.buyeruid"),
+        (
+            json!({"user": {"id": "nobody", "eids": [{"source": "x.com", "uids": [{"id": "zzz"}, {"id": email_sha, "atype": 3}]}]}}),
+            "user.eids.uids.id",
+        ),
+        (
+            json!({"device": {"ifa": "6d92078a-8246-4ba4-ae5b-76104861e7dc"}, "app": {"id": "a"}}),
+            "device.ifa",
+        ),
+    ];
+    for (partial, field) in cases {
+        let mut req = partial.clone();
+        req["id"] = json!("r");
+        req["imp"] = imp.clone();
+        let (status, matched, out) = bid(&http, &s, &ta, serde_json::to_vec(&req).unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(matched, field, "{partial}");
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        let (_, ours) = split_audex(v);
+        assert_eq!(
+            ours.len(),
+            1,
+            "{field}: no IAB segment for a buyer: {ours:?}"
+        );
+        assert_eq!(
+            ours[0]["segment"],
+            json!([{"id": ids[3], "name": "buyers"}]),
+            "{field}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_name_the_field() {
+    let s = start().await;
+    let http = reqwest::Client::new();
+    let ta = token(&s, &s.a).await;
+    let ok = json!({"id": "r", "imp": [{"id": "1"}]});
+    let with = |path: &str, v: Value| {
+        let mut r = ok.clone();
+        let mut parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let last = parts.pop().unwrap();
+        let mut at = &mut r;
+        for p in parts {
+            at = match p.parse::<usize>() {
+                Ok(i) => &mut at[i],
+                Err(_) => &mut at[p],
+            };
+        }
+        at[last] = v;
+        r.to_string()
+    };
+    let cases: Vec<(String, &str)> = vec![
+        ("{\"id\": ".into(), "/"),
+        ("[1, 2]".into(), "/"),
+        (json!({"imp": [{"id": "1"}]}).to_string(), "/id"),
+        (with("/id", json!(7)), "/id"),
+        (json!({"id": "r"}).to_string(), "/imp"),
+        (with("/imp", json!([])), "/imp"),
+        (with("/imp", json!({"id": "1"})), "/imp"),
+        (with("/imp", json!([{"id": "1"}, "x"])), "/imp/1"),
+        (
+            with("/imp", json!([{"id": "1"}, {"banner": {}}])),
+            "/imp/1/id",
+        ),
+        (with("/imp/0/id", json!(1)), "/imp/0/id"),
+        (with("/user", json!("u")), "/user"),
+        (with("/device", json!([])), "/device"),
+        (with("/site", json!(1)), "/site"),
+        (with("/user", json!({"id": 12})), "/user/id"),
+        (with("/user", json!({"buyeruid": null})), "/user/buyeruid"),
+        (with("/user", json!({"data": {}})), "/user/data"),
+        (with("/user", json!({"data": [1]})), "/user/data/0"),
+        (with("/user", json!({"eids": {}})), "/user/eids"),
+        (
+            with("/user", json!({"eids": [{"source": "a"}]})),
+            "/user/eids/0/uids",
+        ),
+        (
+            with("/user", json!({"eids": [{"uids": [{"atype": 1}]}]})),
+            "/user/eids/0/uids/0/id",
+        ),
+        (
+            with("/user", json!({"eids": [{"uids": [{"id": 5}]}]})),
+            "/user/eids/0/uids/0/id",
+        ),
+        (with("/device", json!({"ifa": false})), "/device/ifa"),
+        (
+            json!({"id": "r", "imp": [{"id": "1"}], "site": {}, "app": {}}).to_string(),
+            "/app",
+        ),
+    ];
+    for (body, field) in &cases {
+        let (status, _, out) = bid(&http, &s, &ta, body.clone().into_bytes()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let v: Value = serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{body}: {e}"));
+        assert_eq!(v["error"], "invalid_request", "{body}: {v}");
+        assert_eq!(v["field"], *field, "{body}: {v}");
+    }
+    // Credentials: the write key is for the collector only.
+    let r = http
+        .post(format!("{}/v1/openrtb/bid-request", s.base))
+        .basic_auth(&s.a.write_key, Some(""))
+        .json(&ok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = http
+        .post(format!("{}/v1/openrtb/bid-request", s.base))
+        .json(&ok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // Basic client_id:secret works as well as a bearer token.
+    let r = http
+        .post(format!("{}/v1/openrtb/bid-request", s.base))
+        .basic_auth(&s.a.client_id, Some(&s.a.client_secret))
+        .json(&ok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
