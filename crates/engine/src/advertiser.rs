@@ -340,7 +340,12 @@ impl Advertiser {
             };
             let members = m.by_audience.entry(a.id.clone()).or_default();
             for &p in touched {
-                let now_in = audex_index::matches(&ctx, p, rule, now)?;
+                let now_in = match audex_index::matches(&ctx, p, rule, now) {
+                    Ok(m) => m,
+                    // Model without scores yet: not tracked (see `audiences::evaluate_all`).
+                    Err(audex_index::EvalError::ModelUnavailable(_)) => break,
+                    Err(e) => return Err(e.into()),
+                };
                 let was_in = members.contains(p);
                 if now_in != was_in {
                     if now_in {
@@ -487,13 +492,17 @@ impl Advertiser {
             d.lists.push(list.clone());
             Ok(list)
         })?;
+        self.list_report(&list)
+    }
+
+    fn list_report(&self, list: &ContactList) -> Result<ListReport, EngineError> {
         let state = self.state()?;
-        let matched = audiences::list_members(&state.profiles, &list).len();
+        let matched = audiences::list_members(&state.profiles, list).len();
         let valid = list.hashes.len() as u64;
         Ok(ListReport {
-            id: list.id,
-            uploaded,
-            invalid,
+            id: list.id.clone(),
+            uploaded: list.uploaded,
+            invalid: list.invalid,
             distinct: valid,
             matched_people: matched,
             match_rate: if valid > 0 {
@@ -501,6 +510,121 @@ impl Advertiser {
             } else {
                 0.0
             },
+        })
+    }
+
+    /// A contact list by id or name.
+    pub fn list(&self, id_or_name: &str) -> Result<ContactList, EngineError> {
+        let defs = self.definitions()?;
+        defs.lists
+            .iter()
+            .find(|l| l.id == id_or_name)
+            .or_else(|| defs.lists.iter().find(|l| l.name == id_or_name))
+            .cloned()
+            .ok_or_else(|| EngineError::UnknownList(id_or_name.to_string()))
+    }
+
+    /// The identifiers on a list and how many people they match now.
+    pub fn list_stats(&self, id_or_name: &str) -> Result<ListReport, EngineError> {
+        let list = self.list(id_or_name)?;
+        self.list_report(&list)
+    }
+
+    /// Creates an empty contact list (names are unique per advertiser); fill it with
+    /// [`Advertiser::amend_list`].
+    pub fn create_list(&self, name: &str) -> Result<ContactList, EngineError> {
+        if name.trim().is_empty() {
+            return Err(EngineError::Invalid(
+                "a contact list name must not be empty".into(),
+            ));
+        }
+        self.update_definitions(|d| {
+            if d.lists.iter().any(|l| l.name == name) {
+                return Err(EngineError::Invalid(format!(
+                    "a contact list named {name:?} already exists"
+                )));
+            }
+            let list = ContactList {
+                id: d.new_id("list_"),
+                name: name.to_string(),
+                updated_ms: crate::now_ms(),
+                ..ContactList::default()
+            };
+            d.lists.push(list.clone());
+            Ok(list)
+        })
+    }
+
+    /// Adds (`add = true`) or removes identifiers on a list: emails, E.164 phones or SHA-256
+    /// hashes, normalised as in an upload. Lines that are none of these are counted, not kept.
+    pub fn amend_list(
+        &self,
+        id_or_name: &str,
+        add: bool,
+        lines: &[String],
+    ) -> Result<ListAmendment, EngineError> {
+        let mut valid: Vec<String> = Vec::with_capacity(lines.len());
+        let mut invalid: Vec<String> = Vec::new();
+        for l in lines {
+            match audiences::contact_hash(l) {
+                Some(h) => valid.push(h),
+                None => invalid.push(l.clone()),
+            }
+        }
+        let n_valid = valid.len() as u64;
+        let n_invalid = invalid.len() as u64;
+        self.update_definitions(|d| {
+            let list = d
+                .lists
+                .iter_mut()
+                .find(|l| l.id == id_or_name)
+                .ok_or_else(|| EngineError::UnknownList(id_or_name.to_string()))?;
+            if add {
+                list.hashes.extend(valid);
+                list.hashes.sort_unstable();
+                list.hashes.dedup();
+                list.uploaded += n_valid + n_invalid;
+                list.invalid += n_invalid;
+            } else {
+                let gone: rustc_hash::FxHashSet<String> = valid.into_iter().collect();
+                list.hashes.retain(|h| !gone.contains(h));
+            }
+            list.updated_ms = crate::now_ms();
+            Ok(())
+        })?;
+        invalid.truncate(ListAmendment::SAMPLE);
+        Ok(ListAmendment {
+            valid: n_valid,
+            invalid: n_invalid,
+            sample_invalid: invalid,
+        })
+    }
+
+    /// Removes every identifier from a list, keeping the list (and what refers to it).
+    pub fn clear_list(&self, id_or_name: &str) -> Result<ContactList, EngineError> {
+        self.update_definitions(|d| {
+            let list = d
+                .lists
+                .iter_mut()
+                .find(|l| l.id == id_or_name)
+                .ok_or_else(|| EngineError::UnknownList(id_or_name.to_string()))?;
+            list.hashes.clear();
+            list.uploaded = 0;
+            list.invalid = 0;
+            list.updated_ms = crate::now_ms();
+            Ok(list.clone())
+        })
+    }
+
+    /// Deletes a list (refused while an audience refers to it).
+    pub fn delete_list(&self, id_or_name: &str) -> Result<ContactList, EngineError> {
+        self.update_definitions(|d| {
+            let pos = d
+                .lists
+                .iter()
+                .position(|l| l.id == id_or_name)
+                .ok_or_else(|| EngineError::UnknownList(id_or_name.to_string()))?;
+            Ok(d.lists.remove(pos))
         })
     }
 
@@ -741,6 +865,22 @@ pub struct ListReport {
     pub matched_people: u64,
     /// `matched_people / distinct`.
     pub match_rate: f64,
+}
+
+/// What adding or removing identifiers on a contact list did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListAmendment {
+    /// Identifiers that normalised to a hash (added or removed).
+    pub valid: u64,
+    /// Identifiers that were neither an email, an E.164 phone nor a SHA-256 hash.
+    pub invalid: u64,
+    /// A few of the invalid ones, as sent.
+    pub sample_invalid: Vec<String>,
+}
+
+impl ListAmendment {
+    /// How many invalid identifiers are echoed back.
+    pub const SAMPLE: usize = 10;
 }
 
 /// What a membership refresh recorded.

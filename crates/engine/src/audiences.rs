@@ -426,8 +426,15 @@ pub fn evaluate_all(
         let rule = ctx.audiences.get(&a.id).ok_or_else(|| {
             EngineError::Invalid(format!("audience {:?} did not compile", a.name()))
         })?;
-        let members = audex_index::evaluate(ctx, index, rule, now_ms)?;
-        out.insert(a.id.clone(), members);
+        match audex_index::evaluate(ctx, index, rule, now_ms) {
+            Ok(members) => {
+                out.insert(a.id.clone(), members);
+            }
+            // A model-based audience whose model has no scores yet has no members to track;
+            // it must not stop the others (or ingest) from being evaluated.
+            Err(audex_index::EvalError::ModelUnavailable(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(out)
 }

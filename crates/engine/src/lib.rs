@@ -28,7 +28,9 @@ use std::sync::{Arc, Mutex};
 
 use audex_model::taxonomy::ProductTaxonomy;
 
-pub use advertiser::{Advertiser, IngestOutcome, ListReport, OpenReport, RefreshReport, State};
+pub use advertiser::{
+    Advertiser, IngestOutcome, ListAmendment, ListReport, OpenReport, RefreshReport, State,
+};
 pub use registry::{AdvertiserRecord, Credentials};
 
 /// The advertiser every verb uses when none is named.
@@ -66,6 +68,8 @@ pub enum EngineError {
     Invalid(String),
     #[error("no audience {0:?}")]
     UnknownAudience(String),
+    #[error("no contact list {0:?}")]
+    UnknownList(String),
     #[error(transparent)]
     Eval(#[from] audex_index::EvalError),
 }

@@ -12,8 +12,12 @@ use rand::RngCore;
 use crate::AppState;
 use crate::error::ApiError;
 
-/// How long a bearer token lives.
+/// How long a bearer token lives, as announced in `expires_in`.
 pub const TOKEN_TTL: Duration = Duration::from_secs(900);
+
+/// How long a token stays valid past [`TOKEN_TTL`]: Criteo's SDK keeps using a token until
+/// `expires_in + 15 s` and never retries on 401.
+pub const TOKEN_GRACE: Duration = Duration::from_secs(60);
 
 /// Issued tokens: token → (advertiser id, expiry).
 type TokenMap = std::collections::HashMap<String, (String, Instant)>;
@@ -33,7 +37,10 @@ impl Tokens {
         if let Ok(mut map) = self.map.lock() {
             let now = Instant::now();
             map.retain(|_, (_, exp)| *exp > now);
-            map.insert(token.clone(), (advertiser_id.to_string(), now + TOKEN_TTL));
+            map.insert(
+                token.clone(),
+                (advertiser_id.to_string(), now + TOKEN_TTL + TOKEN_GRACE),
+            );
         }
         token
     }

@@ -61,6 +61,7 @@ impl From<audex_engine::EngineError> for ApiError {
         match e {
             E::UnknownAudience(a) => ApiError::not_found(format!("no audience {a:?}")),
             E::UnknownAdvertiser(a) => ApiError::not_found(format!("no advertiser {a:?}")),
+            E::UnknownList(l) => ApiError::not_found(format!("no contact list {l:?}")),
             E::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", m),
             E::Eval(ev) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -5,6 +5,7 @@
 
 pub mod auth;
 mod collector;
+pub mod criteo;
 pub mod error;
 mod metrics;
 mod native;
@@ -103,6 +104,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
         )
         .route("/metrics", get(metrics::render))
+        .merge(criteo::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(RequestDecompressionLayer::new())
         .with_state(state)

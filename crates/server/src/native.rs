@@ -91,7 +91,8 @@ pub async fn token(
         .advertiser_by_client(&id, &secret)?
         .ok_or_else(|| ApiError::unauthorized("unknown client id or wrong secret"))?;
     let token = state.tokens.issue(&adv.record.id);
-    Ok(Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": auth::TOKEN_TTL.as_secs()})).into_response())
+    // `refresh_token` must be present (null is fine): Criteo's SDK reads the key unconditionally.
+    Ok(Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": auth::TOKEN_TTL.as_secs(), "refresh_token": null})).into_response())
 }
 
 /// Resolves any identifier (userId, anonymousId, device id, email, SHA-256, or `kind:value`).
