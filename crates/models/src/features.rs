@@ -1,0 +1,394 @@
+//! Person features: one hashed sparse vector per person, built from the profile alone.
+//!
+//! Feature groups (each hashed into `2^bits` columns with its own namespace):
+//! * product categories (the category and every ancestor in the Google Product Taxonomy),
+//!   brands and price tiers of the products a person viewed, carted or bought, weighted by
+//!   event kind and by recency (half-life [`FeatureConfig::half_life_days`]);
+//! * event kind × recency bucket (≤ 7, ≤ 30, ≤ 90, older days) counts;
+//! * channel (web / app) mix;
+//! * publisher page categories (IAB Content Taxonomy id and its ancestors);
+//! * declared demographics (gender, age band, income band), a ~1° geo cell and the country.
+//!
+//! Raw sums are compressed with `ln(1 + x)` and every row is L2-normalised, so cosine
+//! similarity is a dot product. The matrix is CSR, rows indexed by person id; merged-away and
+//! empty people have empty rows. Extraction runs in parallel and is deterministic.
+
+use audex_model::EventKind;
+use audex_model::taxonomy::{ContentTaxonomy, ProductTaxonomy};
+use audex_profile::{Entry, LINES_MARKER, PersonId, Profile, ProfileStore};
+use rayon::prelude::*;
+
+use crate::rng::{hash_bytes, hash_u64};
+
+/// What to extract.
+#[derive(Debug, Clone)]
+pub struct FeatureConfig {
+    /// Columns are `2^bits`.
+    pub bits: u32,
+    /// The day (days since 1970) recency is measured from.
+    pub now_day: u32,
+    /// Entries after this day are ignored (for as-of features in time-split evaluations).
+    pub as_of_day: Option<u32>,
+    /// Leave out checkouts, orders, refunds and spend (prospecting: buying must not explain
+    /// itself).
+    pub exclude_purchases: bool,
+    /// Recency half-life of interest weights, in days.
+    pub half_life_days: f32,
+}
+
+impl FeatureConfig {
+    /// Defaults: 2^18 columns, 60-day half-life, all history up to `now_day`.
+    pub fn new(now_day: u32) -> Self {
+        FeatureConfig {
+            bits: 18,
+            now_day,
+            as_of_day: None,
+            exclude_purchases: false,
+            half_life_days: 60.0,
+        }
+    }
+}
+
+/// A CSR matrix of L2-normalised person feature rows.
+#[derive(Debug, Clone, Default)]
+pub struct Features {
+    /// Number of columns.
+    pub dim: u32,
+    /// Row `p` spans `indptr[p]..indptr[p + 1]` of `indices` and `values`.
+    pub indptr: Vec<usize>,
+    /// Column of each stored value, ascending within a row.
+    pub indices: Vec<u32>,
+    /// Stored values.
+    pub values: Vec<f32>,
+}
+
+impl Features {
+    /// Number of rows (person ids).
+    pub fn rows(&self) -> usize {
+        self.indptr.len().saturating_sub(1)
+    }
+
+    /// Columns and values of row `p` (empty for out-of-range rows).
+    #[inline]
+    pub fn row(&self, p: PersonId) -> (&[u32], &[f32]) {
+        let p = p as usize;
+        if p + 1 >= self.indptr.len() {
+            return (&[], &[]);
+        }
+        let (a, b) = (self.indptr[p], self.indptr[p + 1]);
+        (&self.indices[a..b], &self.values[a..b])
+    }
+
+    /// Whether row `p` has any feature.
+    pub fn has_row(&self, p: PersonId) -> bool {
+        !self.row(p).0.is_empty()
+    }
+
+    /// Dot product of row `p` with a dense vector.
+    #[inline]
+    pub fn dot(&self, p: PersonId, dense: &[f32]) -> f32 {
+        let (idx, val) = self.row(p);
+        idx.iter()
+            .zip(val)
+            .map(|(&i, &v)| dense.get(i as usize).copied().unwrap_or(0.0) * v)
+            .sum()
+    }
+
+    /// Writes row `p` in svmlight form (`label col:val …`, 1-based columns) to `out`.
+    pub fn write_svmlight_row(&self, p: PersonId, label: u8, out: &mut Vec<u8>) {
+        use std::io::Write;
+        let (idx, val) = self.row(p);
+        let _ = write!(out, "{label}");
+        for (i, v) in idx.iter().zip(val) {
+            let _ = write!(out, " {}:{v}", i + 1);
+        }
+        out.push(b'\n');
+    }
+}
+
+// Feature namespaces.
+const NS_CATEGORY: u64 = 1;
+const NS_BRAND: u64 = 2;
+const NS_TIER: u64 = 3;
+const NS_KIND_RECENCY: u64 = 4;
+const NS_CHANNEL: u64 = 5;
+const NS_PAGE: u64 = 6;
+const NS_GENDER: u64 = 7;
+const NS_AGE: u64 = 8;
+const NS_INCOME: u64 = 9;
+const NS_GEO: u64 = 10;
+const NS_COUNTRY: u64 = 11;
+const NS_ACTIVITY: u64 = 12;
+const NS_CAMPAIGN: u64 = 13;
+
+/// How much an event kind says about interest in the product it carries.
+fn kind_weight(kind: EventKind) -> f32 {
+    match kind {
+        EventKind::ProductViewed | EventKind::ProductListViewed | EventKind::ProductsSearched => {
+            1.0
+        }
+        EventKind::ProductAdded | EventKind::CartViewed => 2.0,
+        EventKind::CheckoutStarted => 2.5,
+        EventKind::OrderCompleted => 3.0,
+        EventKind::ProductRemoved => 0.5,
+        EventKind::OrderRefunded => -1.0,
+        EventKind::PublisherPageViewed => 1.0,
+        EventKind::AdClicked => 1.0,
+        EventKind::AdImpression => 0.2,
+        _ => 0.0,
+    }
+}
+
+fn is_purchase(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::CheckoutStarted | EventKind::OrderCompleted | EventKind::OrderRefunded
+    )
+}
+
+fn recency_bucket(age_days: u32) -> u64 {
+    match age_days {
+        0..=7 => 0,
+        8..=30 => 1,
+        31..=90 => 2,
+        _ => 3,
+    }
+}
+
+/// Hashed columns contributed by one property set (computed once per set).
+fn propset_columns(
+    store: &ProfileStore,
+    id: u32,
+    taxonomy: Option<&ProductTaxonomy>,
+    mask: u64,
+) -> Vec<u32> {
+    let set = store.propsets.get(id);
+    let mut cols = Vec::new();
+    let col = |h: u64| (h & mask) as u32;
+    if let Some(c) = set.category {
+        match taxonomy {
+            Some(t) if t.contains(c) => {
+                for a in t.ancestors(c) {
+                    cols.push(col(hash_u64(NS_CATEGORY, u64::from(a))));
+                }
+            }
+            _ => cols.push(col(hash_u64(NS_CATEGORY, u64::from(c)))),
+        }
+    }
+    if let Some(b) = set.brand {
+        let name = store.propsets.values.name(b).unwrap_or_default();
+        cols.push(col(hash_bytes(
+            NS_BRAND,
+            name.to_ascii_lowercase().as_bytes(),
+        )));
+    }
+    if let Some(t) = set.tier {
+        cols.push(col(hash_bytes(NS_TIER, t.as_str().as_bytes())));
+    }
+    if let Some(pc) = set.page_category {
+        let name = store.propsets.values.name(pc).unwrap_or_default();
+        let content = ContentTaxonomy::iab_3_1();
+        let mut any = false;
+        for a in content.ancestors(name) {
+            any = true;
+            cols.push(col(hash_bytes(NS_PAGE, a.as_bytes())));
+        }
+        if !any {
+            cols.push(col(hash_bytes(NS_PAGE, name.as_bytes())));
+        }
+    }
+    if let Some(c) = set.campaign {
+        cols.push(col(hash_u64(NS_CAMPAIGN, u64::from(c))));
+    }
+    cols
+}
+
+/// Builds the feature matrix of every person in `store`.
+pub fn extract(
+    store: &ProfileStore,
+    taxonomy: Option<&ProductTaxonomy>,
+    config: &FeatureConfig,
+) -> Features {
+    let bits = config.bits.clamp(8, 30);
+    let mask = (1u64 << bits) - 1;
+    let sets: Vec<Vec<u32>> = (0..store.propsets.len() as u32)
+        .into_par_iter()
+        .map(|id| {
+            if id == 0 || id == LINES_MARKER {
+                Vec::new()
+            } else {
+                propset_columns(store, id, taxonomy, mask)
+            }
+        })
+        .collect();
+    let rows: Vec<Vec<(u32, f32)>> = store
+        .profiles
+        .par_iter()
+        .with_min_len(256)
+        .map(|p| person_row(p, &sets, config, mask))
+        .collect();
+    let nnz: usize = rows.iter().map(Vec::len).sum();
+    let mut f = Features {
+        dim: 1 << bits,
+        indptr: Vec::with_capacity(rows.len() + 1),
+        indices: Vec::with_capacity(nnz),
+        values: Vec::with_capacity(nnz),
+    };
+    f.indptr.push(0);
+    for r in rows {
+        for (i, v) in r {
+            f.indices.push(i);
+            f.values.push(v);
+        }
+        f.indptr.push(f.indices.len());
+    }
+    f
+}
+
+/// One person's row: sorted columns, L2-normalised values.
+fn person_row(
+    p: &Profile,
+    sets: &[Vec<u32>],
+    config: &FeatureConfig,
+    mask: u64,
+) -> Vec<(u32, f32)> {
+    if p.events == 0 {
+        return Vec::new();
+    }
+    let col = |h: u64| (h & mask) as u32;
+    let mut acc: Vec<(u32, f32)> = Vec::with_capacity(p.entries.len() * 4 + 8);
+    let ln2 = std::f32::consts::LN_2;
+    let mut any = false;
+    let (mut web, mut app) = (0f32, 0f32);
+    for &packed in &p.entries {
+        let e = Entry::unpack(packed);
+        if config.as_of_day.is_some_and(|d| e.day > d) {
+            continue;
+        }
+        let kind = e.kind();
+        if config.exclude_purchases && is_purchase(kind) {
+            continue;
+        }
+        any = true;
+        let age = config.now_day.saturating_sub(e.day);
+        let count = e.count as f32;
+        if !e.line {
+            acc.push((
+                col(hash_u64(
+                    NS_KIND_RECENCY,
+                    (kind as u64) << 8 | recency_bucket(age),
+                )),
+                count,
+            ));
+            if e.channel == audex_model::Channel::App {
+                app += count;
+            } else {
+                web += count;
+            }
+        }
+        let kw = kind_weight(kind);
+        if kw == 0.0 {
+            continue;
+        }
+        if let Some(cols) = sets.get(e.propset as usize) {
+            let w = kw * count * (-(age as f32) * ln2 / config.half_life_days).exp();
+            for &c in cols {
+                acc.push((c, w));
+            }
+        }
+    }
+    if !any {
+        return Vec::new();
+    }
+    let total = web + app;
+    if total > 0.0 {
+        acc.push((col(hash_u64(NS_CHANNEL, 0)), 3.0 * web / total));
+        acc.push((col(hash_u64(NS_CHANNEL, 1)), 3.0 * app / total));
+    }
+    let d = &p.demo;
+    if d.gender != 0 {
+        acc.push((col(hash_u64(NS_GENDER, u64::from(d.gender))), 1.0));
+    }
+    if d.income != 0 {
+        acc.push((col(hash_u64(NS_INCOME, u64::from(d.income))), 1.0));
+    }
+    if let Some(age) = d.age_on(config.now_day) {
+        acc.push((col(hash_u64(NS_AGE, u64::from(age / 10))), 1.0));
+    }
+    if let Some(l) = p.location {
+        let cell = ((l.lat.floor() as i64 + 90) << 16) | (l.lon.floor() as i64 + 180);
+        acc.push((col(hash_u64(NS_GEO, cell as u64)), 1.0));
+    }
+    if let Some((c, _)) = p.country {
+        acc.push((col(hash_bytes(NS_COUNTRY, &c)), 1.0));
+    }
+    if !config.exclude_purchases && config.as_of_day.is_none() && p.orders > 0 {
+        acc.push((col(hash_u64(NS_ACTIVITY, 1)), (p.orders as f32).ln_1p()));
+    }
+    finish_row(acc)
+}
+
+/// Sorts, sums duplicates, compresses with `ln(1 + |x|)` (sign kept) and L2-normalises.
+fn finish_row(mut acc: Vec<(u32, f32)>) -> Vec<(u32, f32)> {
+    acc.sort_unstable_by_key(|a| a.0);
+    let mut out: Vec<(u32, f32)> = Vec::with_capacity(acc.len());
+    for (i, v) in acc {
+        match out.last_mut() {
+            Some(last) if last.0 == i => last.1 += v,
+            _ => out.push((i, v)),
+        }
+    }
+    for o in &mut out {
+        o.1 = o.1.signum() * o.1.abs().ln_1p();
+    }
+    out.retain(|o| o.1 != 0.0 && o.1.is_finite());
+    let norm = out.iter().map(|o| o.1 * o.1).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        for o in &mut out {
+            o.1 /= norm;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_sorted_merged_and_unit_length() {
+        let r = finish_row(vec![(5, 1.0), (2, 2.0), (5, 1.0), (9, 0.0)]);
+        assert_eq!(r.iter().map(|x| x.0).collect::<Vec<_>>(), vec![2, 5]);
+        let n: f32 = r.iter().map(|x| x.1 * x.1).sum();
+        assert!((n - 1.0).abs() < 1e-5);
+        assert!(finish_row(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn recency_buckets() {
+        assert_eq!(recency_bucket(0), 0);
+        assert_eq!(recency_bucket(30), 1);
+        assert_eq!(recency_bucket(31), 2);
+        assert_eq!(recency_bucket(400), 3);
+    }
+
+    #[test]
+    fn csr_rows_and_svmlight() {
+        let f = Features {
+            dim: 16,
+            indptr: vec![0, 0, 2],
+            indices: vec![1, 3],
+            values: vec![0.6, 0.8],
+        };
+        assert_eq!(f.rows(), 2);
+        assert!(!f.has_row(0));
+        assert!(f.has_row(1));
+        assert!(!f.has_row(7));
+        let mut dense = vec![0.0; 16];
+        dense[3] = 1.0;
+        assert!((f.dot(1, &dense) - 0.8).abs() < 1e-6);
+        let mut out = Vec::new();
+        f.write_svmlight_row(1, 1, &mut out);
+        assert_eq!(String::from_utf8_lossy(&out), "1 2:0.6 4:0.8\n");
+    }
+}

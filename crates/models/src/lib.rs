@@ -1,0 +1,56 @@
+//! Audex models: what audiences need a trained model for, measured against the simulator's
+//! hidden truth.
+//!
+//! * [`features`] — one hashed sparse vector per person from their profile (CSR matrix).
+//! * [`lookalike`] — seed-centroid cosine ranking and positive-unlabeled logistic regression.
+//! * [`prospecting`] — non-buyers scored by likeness to the advertiser's buyers.
+//! * [`behavioral`] — lifestyle and life-stage tags inferred from behaviour, with IAB Audience
+//!   Taxonomy 1.1 ids.
+//! * [`metrics`] — AUC, recall@k, precision/recall, used by tests and the quality report.
+//! * [`truth`] — reading `truth.ndjson` and joining it to people, for measurement only.
+//!
+//! Everything here is deterministic for a given seed: the same profiles and configuration give
+//! the same scores and the same members.
+
+pub mod behavioral;
+pub mod features;
+pub mod logistic;
+pub mod lookalike;
+pub mod metrics;
+pub mod prospecting;
+pub mod rng;
+pub mod truth;
+
+/// Errors of model training and scoring.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The seed has too few people to learn from.
+    #[error("the seed has {found} people with activity; at least {needed} are needed")]
+    SeedTooSmall {
+        /// People found.
+        found: u64,
+        /// People needed.
+        needed: u64,
+    },
+    /// A parameter is out of range.
+    #[error("{0}")]
+    Invalid(String),
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A truth file line did not parse.
+    #[error("{path} line {line}: {message}")]
+    Truth {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}

@@ -1,0 +1,268 @@
+//! Prospecting: people who have not bought yet, scored by likeness to the advertiser's buyers.
+//!
+//! Positive-unlabeled logistic regression: buyers are the positives, a sample of everyone else
+//! the negatives, on features that leave out checkouts, orders and spend (so buying cannot
+//! explain itself). Every non-buyer with features is scored — including people known only from
+//! publisher pages or bid requests. The audience is the eligible people (Criteo `usersType`,
+//! days since last visit) at or above a score threshold, or the top N of them.
+
+use std::time::Instant;
+
+use audex_model::EventKind;
+use audex_profile::{Entry, PersonId, Profile, ProfileStore};
+use audex_rules::{ACTIVITY_KINDS, UsersType};
+use roaring::RoaringBitmap;
+use serde::Serialize;
+
+use crate::ModelError;
+use crate::features::Features;
+use crate::logistic::LogisticConfig;
+use crate::lookalike::{self, LookalikeConfig, LookalikeModel, Method, Target};
+use crate::metrics;
+
+/// Which eligible people to keep.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Selection {
+    /// The `n` best-scored.
+    Top(u64),
+    /// Everyone scoring at least this (in [0, 1]).
+    Threshold(f32),
+}
+
+/// Prospecting parameters (Criteo's `prospecting` segment plus the selection).
+#[derive(Debug, Clone)]
+pub struct ProspectingConfig {
+    /// Prospects only, or also non-buying visitors.
+    pub users_type: UsersType,
+    /// Fewest days since the last visit (non-buyers only).
+    pub days_since_last_visit_min: Option<u32>,
+    /// Most days since the last visit (non-buyers only).
+    pub days_since_last_visit_max: Option<u32>,
+    /// Top N or a threshold (default: the rules' `PROSPECTING_MIN_SCORE`, 0.5).
+    pub selection: Selection,
+    /// Seed of sampling and shuffles.
+    pub seed: u64,
+    /// Logistic regression parameters.
+    pub logistic: LogisticConfig,
+}
+
+impl Default for ProspectingConfig {
+    fn default() -> Self {
+        ProspectingConfig {
+            users_type: UsersType::ProspectsOrNonBuyers,
+            days_since_last_visit_min: None,
+            days_since_last_visit_max: None,
+            selection: Selection::Threshold(audex_rules::kinds::PROSPECTING_MIN_SCORE),
+            seed: 42,
+            logistic: LogisticConfig::default(),
+        }
+    }
+}
+
+/// Day of the first order on or before `as_of` (all days when `None`).
+fn first_order_day(p: &Profile) -> Option<u32> {
+    p.entries
+        .iter()
+        .map(|&e| Entry::unpack(e))
+        .find(|e| e.kind() == EventKind::OrderCompleted)
+        .map(|e| e.day)
+}
+
+/// Day of the last first-party activity on or before `as_of`.
+fn last_visit_day(p: &Profile, as_of: u32) -> Option<u32> {
+    p.entries
+        .iter()
+        .rev()
+        .map(|&e| Entry::unpack(e))
+        .filter(|e| e.day <= as_of)
+        .find(|e| ACTIVITY_KINDS.contains(&e.kind()))
+        .map(|e| e.day)
+}
+
+/// People who ordered on or before `as_of`.
+pub fn buyers(store: &ProfileStore, as_of: u32) -> RoaringBitmap {
+    store
+        .profiles
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| first_order_day(p).is_some_and(|d| d <= as_of))
+        .map(|(i, _)| i as PersonId)
+        .collect()
+}
+
+/// The non-buyers (as of `today`) the configuration admits.
+pub fn eligible(store: &ProfileStore, config: &ProspectingConfig, today: u32) -> RoaringBitmap {
+    store
+        .profiles
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.events > 0 && first_order_day(p).is_none_or(|d| d > today))
+        .filter(|(_, p)| match last_visit_day(p, today) {
+            None => true,
+            Some(_) if config.users_type == UsersType::Prospects => false,
+            Some(d) => {
+                let ago = today.saturating_sub(d);
+                config.days_since_last_visit_min.is_none_or(|m| ago >= m)
+                    && config.days_since_last_visit_max.is_none_or(|m| ago <= m)
+            }
+        })
+        .map(|(i, _)| i as PersonId)
+        .collect()
+}
+
+/// A prospecting audience and how it was made.
+#[derive(Debug, Clone)]
+pub struct Prospecting {
+    /// The people kept.
+    pub members: RoaringBitmap,
+    /// Scores of every eligible person, sorted by person id.
+    pub scores: Vec<(PersonId, f32)>,
+    /// Buyers trained on.
+    pub buyers: u64,
+    /// Training time, milliseconds.
+    pub train_ms: f64,
+    /// Scoring time, milliseconds.
+    pub score_ms: f64,
+}
+
+fn lookalike_config(config: &ProspectingConfig) -> LookalikeConfig {
+    LookalikeConfig {
+        method: Method::Logistic,
+        target: Target::Ratio(1.0),
+        seed: config.seed,
+        logistic: config.logistic.clone(),
+        ..LookalikeConfig::default()
+    }
+}
+
+/// Trains on buyers and scores the eligible non-buyers. `features` must be built with
+/// `exclude_purchases`.
+pub fn run(
+    store: &ProfileStore,
+    features: &Features,
+    config: &ProspectingConfig,
+    today: u32,
+) -> Result<Prospecting, ModelError> {
+    let positives = buyers(store, today);
+    let all = lookalike::eligible(features);
+    let unlabeled = &all - &positives;
+    let t = Instant::now();
+    let (model, _) = lookalike::train(features, &positives, &unlabeled, &lookalike_config(config))?;
+    let train_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    let candidates = &eligible(store, config, today) & &all;
+    let scores = lookalike::score(&model, features, &candidates);
+    let members = select(&scores, config.selection);
+    Ok(Prospecting {
+        members,
+        scores,
+        buyers: positives.len(),
+        train_ms,
+        score_ms: t.elapsed().as_secs_f64() * 1e3,
+    })
+}
+
+/// Applies a selection to scores.
+pub fn select(scores: &[(PersonId, f32)], selection: Selection) -> RoaringBitmap {
+    match selection {
+        Selection::Top(n) => lookalike::top(scores, n),
+        Selection::Threshold(t) => scores.iter().filter(|s| s.1 >= t).map(|s| s.0).collect(),
+    }
+}
+
+/// How well prospecting foresaw conversions in a time split.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProspectingQuality {
+    /// The cutoff: features and buyers as of this many days before the end.
+    pub holdout_days: u32,
+    /// Buyers at the cutoff (positives).
+    pub buyers: u64,
+    /// Non-buyers at the cutoff who were scored.
+    pub candidates: u64,
+    /// Of those, people who ordered after the cutoff.
+    pub converters: u64,
+    /// AUC of the model's scores for converters against the other candidates.
+    pub auc: f64,
+    /// AUC of a naive baseline: the number of first-party events before the cutoff.
+    pub baseline_auc: f64,
+    /// Share of converters among the top `k` (k = converters: precision = recall there).
+    pub precision_at_k: f64,
+    /// Training plus scoring time, milliseconds.
+    pub ms: f64,
+}
+
+/// Trains as of `today - holdout_days` and measures how converters after it ranked.
+/// `features` must be built with `as_of_day = today - holdout_days` and `exclude_purchases`.
+pub fn evaluate_time_split(
+    store: &ProfileStore,
+    features: &Features,
+    config: &ProspectingConfig,
+    today: u32,
+    holdout_days: u32,
+) -> Result<ProspectingQuality, ModelError> {
+    let cutoff = today.saturating_sub(holdout_days);
+    let positives = buyers(store, cutoff);
+    let all = lookalike::eligible(features);
+    let unlabeled = &all - &positives;
+    let t = Instant::now();
+    let (model, negs) =
+        lookalike::train(features, &positives, &unlabeled, &lookalike_config(config))?;
+    let candidates = &unlabeled - &negs;
+    let scores = lookalike::score(&model, features, &candidates);
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    let converted = |p: PersonId| {
+        store
+            .profiles
+            .get(p as usize)
+            .and_then(first_order_day)
+            .is_some_and(|d| d > cutoff)
+    };
+    let activity = |p: PersonId| -> f32 {
+        store.profiles.get(p as usize).map_or(0.0, |pr| {
+            pr.entries
+                .iter()
+                .map(|&e| Entry::unpack(e))
+                .filter(|e| e.day <= cutoff && ACTIVITY_KINDS.contains(&e.kind()))
+                .map(|e| e.count as f32)
+                .sum()
+        })
+    };
+    let (mut pos, mut neg, mut bpos, mut bneg) = (vec![], vec![], vec![], vec![]);
+    let mut labelled = Vec::with_capacity(scores.len());
+    for &(p, s) in &scores {
+        let y = converted(p);
+        let a = activity(p);
+        if y {
+            pos.push(s);
+            bpos.push(a);
+        } else {
+            neg.push(s);
+            bneg.push(a);
+        }
+        labelled.push((p, s, y));
+    }
+    let k = pos.len();
+    let (_, precision) = metrics::at_k(&labelled, k);
+    Ok(ProspectingQuality {
+        holdout_days,
+        buyers: positives.len(),
+        candidates: scores.len() as u64,
+        converters: k as u64,
+        auc: metrics::auc(&pos, &neg).unwrap_or(0.5),
+        baseline_auc: metrics::auc(&bpos, &bneg).unwrap_or(0.5),
+        precision_at_k: precision,
+        ms,
+    })
+}
+
+/// The trained model of a prospecting run, for callers that store or reuse it.
+pub fn train_model(
+    store: &ProfileStore,
+    features: &Features,
+    config: &ProspectingConfig,
+    today: u32,
+) -> Result<LookalikeModel, ModelError> {
+    let positives = buyers(store, today);
+    let unlabeled = &lookalike::eligible(features) - &positives;
+    Ok(lookalike::train(features, &positives, &unlabeled, &lookalike_config(config))?.0)
+}
