@@ -490,6 +490,11 @@ pub fn parse_event(value: Value, received_at_ms: i64) -> Result<Event, Validatio
     if let Some(t) = trait_src {
         contact_identifiers(t, trait_path, &mut identifiers)?;
     }
+    // RudderStack's SDKs send identify traits only in context.traits: they are the call's traits.
+    let traits = match (call, context_traits) {
+        (CallType::Identify, Some(t)) if traits.is_empty() => t.clone(),
+        _ => traits,
+    };
 
     Ok(Event {
         call,
@@ -1103,6 +1108,19 @@ mod tests {
             sha256_hex("john.doe@example.com"),
             "email is normalised before hashing"
         );
+    }
+
+    #[test]
+    fn rudderstack_identify_traits_in_context_are_the_call_traits() {
+        let e = ok(json!({"type":"identify","userId":"u1",
+            "context":{"traits":{"plan":"gold","gender":"female","email":"a@b.co"}}}));
+        assert_eq!(e.traits.get("plan"), Some(&json!("gold")));
+        assert_eq!(e.demographics.and_then(|d| d.gender), Some(Gender::Female));
+        assert!(e.identifiers.iter().any(|i| i.kind == IdKind::EmailSha256));
+        // Other calls keep context.traits as context only.
+        let t = ok(json!({"type":"track","event":"X","userId":"u1",
+            "context":{"traits":{"plan":"gold"}}}));
+        assert!(t.traits.is_empty());
     }
 
     #[test]
