@@ -10,6 +10,7 @@ pub mod error;
 mod metrics;
 mod native;
 pub mod openrtb;
+pub mod recommend;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -78,6 +79,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/oauth2/token", post(native::token))
         .route("/v1/openrtb/bid-request", post(openrtb::bid_request))
         .route("/v1/people/{identifier}", get(native::person))
+        .route(
+            "/v1/people/{identifier}/recommendations",
+            get(recommend::person_recommendations),
+        )
         .route(
             "/v1/people/{identifier}/audiences",
             get(native::person_audiences),
