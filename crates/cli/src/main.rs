@@ -3,6 +3,7 @@
 mod audience;
 mod bench;
 mod commands;
+mod model_extra;
 mod serve;
 
 /// mimalloc: ingest allocates many small JSON values on several threads; glibc's malloc spent a
@@ -86,6 +87,11 @@ pub enum Command {
     Tag {
         #[command(subcommand)]
         command: audience::TagCommand,
+    },
+    /// Models: contextual classification, recommendations.
+    Model {
+        #[command(subcommand)]
+        command: model_extra::ModelExtraCommand,
     },
 }
 
