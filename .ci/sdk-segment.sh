@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The real, unmodified Segment-protocol SDKs against a real `audex serve`:
-#   @segment/analytics-node (npm), segment-analytics-python and rudder-sdk-python (PyPI).
+#   @segment/analytics-node and @rudderstack/rudder-sdk-node (npm), segment-analytics-python and
+#   rudder-sdk-python (PyPI).
 # Installs the clients itself (npm in tests/sdk/segment, a Python venv beside it), builds the
 # audex binary (debug; honours CARGO_TARGET_DIR), creates an advertiser in a temporary data
 # directory, serves it on a free loopback port, sends the shop scenario with each client and
@@ -63,7 +64,8 @@ run() {
         failed=$((failed + 1)); echo "SDK $name FAILED"
     fi
 }
-run "@segment/analytics-node" node-sdk node "$SDK/send_node.mjs"
+run "@segment/analytics-node" node-segment node "$SDK/send_node.mjs" segment
+run "@rudderstack/rudder-sdk-node" node-rudder node "$SDK/send_node.mjs" rudder
 run "segment-analytics-python" py-segment "$VENV/bin/python" "$SDK/send_python.py" segment
 run "rudder-sdk-python" py-rudder "$VENV/bin/python" "$SDK/send_python.py" rudder
 

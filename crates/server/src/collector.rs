@@ -31,6 +31,19 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     })
 }
 
+/// Segment-protocol clients read `code` and `message` from an error body: rudder-sdk-python
+/// retries a 4xx whose body has no `code` (it fails parsing it), and segment-analytics-python
+/// reports it as `unknown`. So collector errors carry `code` (the same value as `error`) too.
+fn with_code(mut e: ApiError) -> ApiError {
+    let mut extra = match e.extra.take() {
+        Some(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    extra.insert("code".into(), Value::String(e.code.to_string()));
+    e.extra = Some(Value::Object(extra));
+    e
+}
+
 async fn single(
     state: Arc<AppState>,
     headers: HeaderMap,
@@ -70,6 +83,14 @@ async fn single(
 /// `POST /v1/batch`: `{"batch": [...], "context"?: {...}, "writeKey"?: "…"}`.
 pub async fn batch(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    batch_call(state, headers, body).await.map_err(with_code)
+}
+
+async fn batch_call(
+    state: Arc<AppState>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -184,7 +205,7 @@ macro_rules! single_call {
             headers: HeaderMap,
             body: Body,
         ) -> Result<Response, ApiError> {
-            single(state, headers, body, $kind).await
+            single(state, headers, body, $kind).await.map_err(with_code)
         }
     };
 }

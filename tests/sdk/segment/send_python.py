@@ -27,7 +27,7 @@ def main() -> int:
     errors = []
 
     def on_error(error, items):
-        errors.append(f"{error!r} ({len(items)} events)")
+        errors.append(error)
 
     # upload_size 4: the calls below leave as several batches; max_retries 2 keeps a failure short.
     client = Client(write_key, host=host, on_error=on_error, upload_size=4, max_retries=2)
@@ -69,11 +69,22 @@ def main() -> int:
     client.identify(user_id=bob, traits={"gender": "male", "birthday": "1980-05-17"})
 
     client.flush()
-    client.join()
     if errors:
         print(f"{which}: delivery errors: {errors}", file=sys.stderr)
         return 1
     print(f"{which}: 14 calls delivered to {host}/v1/batch, no errors")
+
+    # A refused event: the client must see a 400 it understands (code and message) and give up
+    # at once instead of retrying.
+    client.track(user_id=bob, event="Product Viewed", properties={**coat, "price": "cheap"})
+    client.flush()
+    client.join()
+    codes = [(getattr(e, "status", None), getattr(e, "code", None)) for e in errors]
+    if codes != [(400, "invalid_request")]:
+        print(f"{which}: a refused event gave {errors!r}, expected one APIError 400 invalid_request",
+              file=sys.stderr)
+        return 1
+    print(f"{which}: a refused event is reported as 400 invalid_request: {errors[0].message}")
     return 0
 
 
