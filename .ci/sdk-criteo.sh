@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The official, unmodified Criteo Marketing Solutions SDK (PyPI criteo-api-marketingsolutions-sdk,
+# pinned in tests/sdk/criteo/requirements.txt) against a real `audex serve`.
+# Installs the SDK in a venv (python3 -m venv), builds the audex binary (debug; honours
+# CARGO_TARGET_DIR), simulates a small shop into a temporary data directory for one advertiser
+# (plus an empty second one for tenancy checks), serves it on a free loopback port and runs
+# tests/sdk/criteo/test_criteo_sdk.py, which checks every size the SDK reports against the native
+# API. The server is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SDK=$ROOT/tests/sdk/criteo
+
+echo "== SDK (Criteo Marketing Solutions): install the client"
+VENV=${AUDEX_CRITEO_VENV:-$SDK/.venv}
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$SDK/requirements.txt"
+
+echo "== SDK (Criteo Marketing Solutions): build audex"
+cargo build --quiet -p audex-cli --bin audex
+AUDEX=${CARGO_TARGET_DIR:-$ROOT/target}/debug/audex
+
+WORK=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+DATA=$WORK/data
+"$AUDEX" --data "$DATA" sim --people "${AUDEX_CRITEO_PEOPLE:-3000}" --days 90 --seed 7 \
+    --end-date "$(date -u +%F)" --out "$WORK/sim" >/dev/null
+CREDS=$("$AUDEX" --data "$DATA" advertiser create criteo-shop --json)
+OTHER=$("$AUDEX" --data "$DATA" advertiser create criteo-other --json)
+field() { printf '%s' "$1" | "$VENV/bin/python" -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
+export AUDEX_ADVERTISER_ID AUDEX_CLIENT_ID AUDEX_CLIENT_SECRET AUDEX_OTHER_CLIENT_ID AUDEX_OTHER_CLIENT_SECRET AUDEX_TRUTH
+AUDEX_ADVERTISER_ID=$(field "$CREDS" advertiser_id)
+AUDEX_CLIENT_ID=$(field "$CREDS" client_id)
+AUDEX_CLIENT_SECRET=$(field "$CREDS" client_secret)
+AUDEX_OTHER_CLIENT_ID=$(field "$OTHER" client_id)
+AUDEX_OTHER_CLIENT_SECRET=$(field "$OTHER" client_secret)
+AUDEX_TRUTH=$WORK/sim/truth.ndjson
+"$AUDEX" --data "$DATA" catalog import --advertiser criteo-shop "$WORK/sim/catalog.tsv" >/dev/null
+"$AUDEX" --data "$DATA" import --advertiser criteo-shop "$WORK/sim/events.ndjson" >/dev/null
+
+PORT=$("$VENV/bin/python" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+export CRITEO_HOST=http://127.0.0.1:$PORT
+"$AUDEX" --data "$DATA" serve --addr "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
+SERVER_PID=$!
+for i in $(seq 150); do
+    if curl -fsS "$CRITEO_HOST/healthz" >/dev/null 2>&1; then break; fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null || [ "$i" = 150 ]; then
+        echo "audex serve did not come up:"; cat "$WORK/serve.log"; exit 1
+    fi
+    sleep 0.2
+done
+echo "audex serve on $CRITEO_HOST (pid $SERVER_PID)"
+
+echo "== SDK (Criteo Marketing Solutions): test_criteo_sdk.py"
+if ! "$VENV/bin/python" "$SDK/test_criteo_sdk.py"; then
+    echo "--- server log"; tail -50 "$WORK/serve.log"
+    exit 1
+fi
