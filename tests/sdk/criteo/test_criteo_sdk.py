@@ -404,6 +404,51 @@ def main():
     check(not d.get("errors") and sorted(r.id for r in d.data) == sorted(ids.values()), f"segments deleted: {d.get('errors')}")
     _, total = search_segments(10)
     check(total == 0, "nothing left")
+
+    # Native audiences of kinds Criteo has no shape for are read-only Behavioral segments, and a
+    # natively written algebra of in_audience is a Criteo audience.
+    natives = [
+        ({"name": "native carts", "kind": {"cartAbandoners": {"days": 14}}}, "BuyingPatterns"),
+        ({"name": "native black friday", "kind": {"seasonality": {"season": "BlackFriday"}}}, "Seasonal"),
+        ({"name": "native women", "kind": {"demographic": {"gender": ["Female"]}}}, "Lifestyles"),
+        ({"name": "native viewers", "kind": {"events": {"event": "Product Viewed", "days": 30}}}, "BuyingPatterns"),
+        ({"name": "native rule", "rule": "product_viewed within 30d and no order_completed within 30d"}, "BuyingPatterns"),
+    ]
+    nid = {}
+    for body, _ in natives:
+        status, v = native("POST", "/v1/audiences", body)
+        check(status == 201, f"native create {body}: {status} {v}")
+        nid[body["name"]] = v["id"]
+    n_alg = {"or": [{"audienceSegmentId": nid["native carts"]}, {"audienceSegmentId": nid["native women"]}]}
+    status, v = native("POST", "/v1/audiences", {"name": "native algebra", "rule_json": to_rule_json(n_alg)})
+    check(status == 201, f"native algebra: {status} {v}")
+    nalg = v["id"]
+    behavioral, total = search_segments(2, audience_segment_types=["Behavioral"])
+    check(total == len(natives), f"behavioral total {total}")
+    cats = {r.attributes.name: r.attributes.behavioral.category for r in behavioral}
+    check(cats == {b["name"]: c for b, c in natives}, f"categories {cats}")
+    nsizes = segment_sizes(list(nid.values()))
+    for name, i in nid.items():
+        check(nsizes[i] == native_size(i), f"{name}: criteo {nsizes[i]} vs native {native_size(i)}")
+    auds = api.search_audiences(AudienceSearchInputV1(data=AudienceSearchEntityV1Resource(type="Audience",
+        attributes=AudienceSearchEntityV1(advertiser_ids=[ADV]))))
+    check([r.id for r in auds.data] == [nalg], "the native algebra is a Criteo audience")
+    check(auds.data[0].attributes.algebra._or[1].audience_segment_id == nid["native women"], "its algebra")
+    check(audience_sizes([nalg])[nalg] == native_size(nalg), "native algebra size")
+    mixed = api.create_audiences(AudienceBulkCreateInputV1(data=[AudienceCreateEntityV1Resource(type="Audience",
+        attributes=AudienceCreateEntityV1(advertiser_id=ADV, name="sdk over behavioral", algebra=AlgebraNodeV1(_and=[
+            AlgebraNodeV1(audience_segment_id=nid["native viewers"]),
+            AlgebraNodeV1(_not=AlgebraNodeV1(audience_segment_id=nid["native rule"]))])))]))
+    mid = mixed.data[0].id
+    check(audience_sizes([mid])[mid] == native_size(mid), "algebra over behavioral segments")
+    try:
+        api.update_audience_segments(AudienceSegmentBulkUpdateInputV1(data=[AudienceSegmentUpdateEntityV1Resource(
+            id=nid["native carts"], type="AudienceSegment", attributes=AudienceSegmentUpdateEntityV1(
+                retargeting=RetargetingUpdateV1(days_since_last_visit_max=9)))]))
+        check(False, "a behavioral segment cannot become retargeting")
+    except ApiException as e:
+        check(e.status == 400 and json.loads(e.body)["errors"][0]["code"] == "segment-type-cannot-change", e.body)
+    print("behavioral:", {n: nsizes[i] for n, i in nid.items()})
     print(f"criteo SDK: {CHECKS} checks passed")
 
 
