@@ -10,9 +10,15 @@
 //!   "name"}…]}` with the person's audience ids and names, and, when some of those audiences imply
 //!   an IAB Audience Taxonomy 1.1 segment, a second one with `"ext":{"segtax":4}` carrying those
 //!   ids. Earlier `user.data[]` objects named `audex` are replaced (enriching twice is a no-op).
+//! - **Recommended products** (DESIGN "Serving"): the first Audex object's `ext.recommendations`
+//!   holds up to `?recommendations=N` products (default 5, 0 for none) from the advertiser's
+//!   retargeting recommender (`product_id`, `title`, `brand`, `price`, `currency`, `category`,
+//!   `score`, `reasons`), when it has any for the person. A recommender failure leaves them out
+//!   rather than failing the bid.
 //! - **Everything else is unchanged:** the request is handled as a JSON value, so unknown fields
-//!   pass through; a request with no known person (or one in no audience) is answered with the
-//!   exact bytes it came with.
+//!   pass through; a request with no known person (or one in no audience and with nothing to
+//!   recommend) is answered with the exact bytes it came with. Keys of an enriched request may
+//!   come back in another order (JSON objects are unordered; `serde_json` here keeps no order).
 //! - **Not recorded:** the request's page categories (`site.cat`, `app.cat`) are not written to
 //!   the event log: this is a read path on the bidding hot path, and the publisher view enters
 //!   through ingest (DESIGN "Data flow").
@@ -29,9 +35,11 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
+use crate::native::Q;
 use crate::{AppState, auth};
 
 /// Largest bid request accepted.
@@ -40,13 +48,29 @@ pub const MAX_BID_REQUEST_BYTES: usize = 256 * 1024;
 /// The `name` (and `id`) of the `user.data[]` objects Audex adds.
 pub const DATA_PROVIDER: &str = "audex";
 
-/// `POST /v1/openrtb/bid-request`: the request back with `user.data[]` filled.
+/// Recommended products added when the query does not say how many.
+pub const DEFAULT_RECOMMENDATIONS: usize = 5;
+
+/// The query of `POST /v1/openrtb/bid-request`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BidQuery {
+    /// How many recommended products to add (0 = none).
+    recommendations: Option<usize>,
+}
+
+/// `POST /v1/openrtb/bid-request?recommendations=N`: the request back with `user.data[]` filled.
 pub async fn bid_request(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
+    Q(q): Q<BidQuery>,
     body: Body,
 ) -> Result<Response, ApiError> {
     let adv = auth::admin(&state, &headers)?;
+    let n = q
+        .recommendations
+        .unwrap_or(DEFAULT_RECOMMENDATIONS)
+        .min(crate::recommend::MAX_N);
     let bytes = axum::body::to_bytes(body, MAX_BID_REQUEST_BYTES)
         .await
         .map_err(|_| {
@@ -72,15 +96,33 @@ pub async fn bid_request(
             audex_engine::view::find_person(&st.profiles, id).map(|p| (*field, p))
         })
     };
-    let segments = match matched {
-        Some((_, person)) => adv.audiences_of(person)?,
-        None => Vec::new(),
+    let (segments, products) = match matched {
+        Some((_, person)) => {
+            let products = if n == 0 {
+                Vec::new()
+            } else {
+                let adv2 = adv.clone();
+                let now = audex_engine::now_ms();
+                tokio::task::spawn_blocking(move || {
+                    crate::recommend::recommendations_json(&adv2, person, now, n)
+                })
+                .await
+                .map_err(|e| ApiError::internal(e.to_string()))
+                .and_then(|r| r)
+                .unwrap_or_else(|e| {
+                    tracing::warn!(advertiser = %adv.record.name, error = %e.message, "no recommendations for a bid request");
+                    Vec::new()
+                })
+            };
+            (adv.audiences_of(person)?, products)
+        }
+        None => (Vec::new(), Vec::new()),
     };
     let field = matched.map_or("none", |m| m.0);
-    if segments.is_empty() {
+    if segments.is_empty() && products.is_empty() {
         return Ok(json_response(bytes.to_vec(), field));
     }
-    enrich(&mut request, &segments);
+    enrich(&mut request, &segments, products);
     let out = serde_json::to_vec(&request).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(json_response(out, field))
 }
@@ -226,9 +268,10 @@ pub fn validate(request: &Value) -> Result<Vec<(&'static str, String)>, ApiError
     Ok(ids)
 }
 
-/// Adds the Audex `user.data[]` objects for `audiences` to a validated request, replacing any
-/// earlier ones named [`DATA_PROVIDER`].
-pub fn enrich(request: &mut Value, audiences: &[SavedAudience]) {
+/// Adds the Audex `user.data[]` objects for `audiences` (and `products`, recommended, in the
+/// first one's `ext`) to a validated request, replacing any earlier ones named
+/// [`DATA_PROVIDER`].
+pub fn enrich(request: &mut Value, audiences: &[SavedAudience], products: Vec<Value>) {
     let Some(root) = request.as_object_mut() else {
         return;
     };
@@ -249,7 +292,11 @@ pub fn enrich(request: &mut Value, audiences: &[SavedAudience]) {
         .iter()
         .map(|a| json!({"id": a.id, "name": a.name()}))
         .collect();
-    data.push(json!({"id": DATA_PROVIDER, "name": DATA_PROVIDER, "segment": segment}));
+    let mut ours = json!({"id": DATA_PROVIDER, "name": DATA_PROVIDER, "segment": segment});
+    if !products.is_empty() {
+        ours["ext"] = json!({ "recommendations": products });
+    }
+    data.push(ours);
     let mut iab: Vec<&'static str> = audiences.iter().flat_map(iab_segments).collect();
     iab.sort_by_key(|id| (id.len(), *id));
     iab.dedup();

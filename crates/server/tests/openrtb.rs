@@ -16,6 +16,7 @@ const KNOWN: &str = "ortb-known-user";
 
 struct Server {
     base: String,
+    engine: Arc<Engine>,
     a: Credentials,
     b: Credentials,
     _dir: tempfile::TempDir,
@@ -29,9 +30,10 @@ async fn start() -> Server {
     let b = engine.create_advertiser("shop-b", 0).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (tx, rx) = tokio::sync::oneshot::channel::<SocketAddr>();
+    let e = engine.clone();
     tokio::spawn(async move {
         audex_server::serve(
-            engine,
+            e,
             "127.0.0.1:0".parse().unwrap(),
             async {
                 let _ = stopped.await;
@@ -46,6 +48,7 @@ async fn start() -> Server {
     let addr = rx.await.unwrap();
     Server {
         base: format!("http://{addr}"),
+        engine,
         a,
         b,
         _dir: dir,
@@ -485,4 +488,98 @@ async fn malformed_requests_name_the_field() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recommended_products_in_the_audex_ext() {
+    let s = start().await;
+    let http = reqwest::Client::new();
+    let ta = token(&s, &s.a).await;
+    let product = |id: &str| audex_model::catalog::Product {
+        id: id.into(),
+        title: format!("Product {id}"),
+        brand: Some("Acme".into()),
+        price: Some(10.0),
+        currency: Some("USD".into()),
+        product_type: Some("Shoes".into()),
+        category: None,
+    };
+    s.engine
+        .advertiser("shop-a")
+        .unwrap()
+        .upsert_products(["p1", "p2", "p3"].map(product).to_vec())
+        .unwrap();
+    // u1 carted p2 and is in no audience (none saved yet); u2 has no history.
+    let r = http
+        .post(format!("{}/v1/batch", s.base))
+        .basic_auth(&s.a.write_key, Some(""))
+        .json(&json!({"batch": [
+            {"type": "track", "event": "Product Added", "userId": "u1", "messageId": "r-1",
+             "properties": {"product_id": "p2", "price": 10}},
+            {"type": "identify", "userId": "u2", "messageId": "r-2", "traits": {"plan": "x"}},
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let req = json!({"id": "r", "imp": [{"id": "1"}], "user": {"id": "u1"}});
+    let post = |query: &'static str| {
+        let (http, url, ta, body) = (
+            http.clone(),
+            format!("{}/v1/openrtb/bid-request{query}", s.base),
+            ta.clone(),
+            req.to_string(),
+        );
+        async move {
+            let r = http
+                .post(url)
+                .bearer_auth(ta)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, v) = post("").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (rest, ours) = split_audex(v.clone());
+    assert_eq!(rest, expected_rest(&req));
+    assert_eq!(ours.len(), 1, "{v}");
+    assert_eq!(ours[0]["segment"], json!([]), "{v}");
+    let recs = ours[0]["ext"]["recommendations"].as_array().unwrap();
+    assert!(!recs.is_empty() && recs.len() <= 5, "{v}");
+    assert_eq!(recs[0]["product_id"], "p2", "the carted product first: {v}");
+    let (_, v) = post("?recommendations=1").await;
+    assert_eq!(
+        v["user"]["data"][0]["ext"]["recommendations"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "{v}"
+    );
+    // None asked for, no audience: the request comes back as it was.
+    let (_, v) = post("?recommendations=0").await;
+    assert_eq!(v, req);
+    let (status, v) = post("?recommendations=many").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(v["field"], "query", "{v}");
+    // u2 has no history: popular products. An unknown person, even with a catalog: unchanged.
+    for (user, popular) in [("u2", true), ("nobody", false)] {
+        let body = json!({"id": "r", "imp": [{"id": "1"}], "user": {"id": user}});
+        let r = http
+            .post(format!("{}/v1/openrtb/bid-request", s.base))
+            .bearer_auth(&ta)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let v: Value = r.json().await.unwrap();
+        if popular {
+            let recs = &v["user"]["data"][0]["ext"]["recommendations"];
+            assert_eq!(recs[0]["reasons"], json!(["popular"]), "{v}");
+        } else {
+            assert_eq!(v, body);
+        }
+    }
 }
