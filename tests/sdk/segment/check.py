@@ -121,7 +121,7 @@ def verify(prefix):
                             {"id": f"{prefix}-bid", "imp": [{"id": "1", "banner": {"w": 300, "h": 250}}],
                              "site": {"page": "https://news.example/"}, "user": {"buyeruid": anon_web}})
     ours = [d for d in (enriched or {}).get("user", {}).get("data", []) if d.get("name") == "audex"]
-    segs = {s["id"] for d in ours if "ext" not in d for s in d["segment"]}
+    segs = {s["id"] for d in ours if "segtax" not in d.get("ext", {}) for s in d["segment"]}
     check(status == 200 and a_in <= segs, "bid request carries Ann's audiences", (status, enriched))
 
 
