@@ -343,6 +343,12 @@ fn recommend_eval(cli: &Cli, sim: &Path, n: usize, as_json: bool) -> Result<i32>
         v["load_seconds"] = json!(load_s);
         v["fit_and_score_seconds"] = json!(eval_s);
         v["products"] = json!(catalog.len());
+        v["ablations"] = json!(
+            audex_recommend::eval::ablations(&store, &catalog, n)
+                .into_iter()
+                .map(|(name, hit)| json!({"variant": name, "hit_rate": hit}))
+                .collect::<Vec<_>>()
+        );
         write_stdout(&serde_json::to_string(&v)?)?;
     } else {
         write_stdout(&format!(

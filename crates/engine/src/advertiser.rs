@@ -200,7 +200,8 @@ impl Advertiser {
             let (_, next, records) = frame?;
             for r in records {
                 match parse_event_json(&r.payload, r.received_at_ms) {
-                    Ok(event) => {
+                    Ok(mut event) => {
+                        crate::ingest::enrich(&mut event);
                         state.seen.insert(message_digest(&event.message_id));
                         match state.profiles.apply(&event, reference) {
                             Ok(_) => {

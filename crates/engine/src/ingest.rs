@@ -102,6 +102,10 @@ pub fn parse_one(l: &InputLine, received_at_ms: i64) -> Vec<Result<Parsed, Rejec
                 ));
             }
             parse_event(item, received_at_ms)
+                .map(|mut event| {
+                    enrich(&mut event);
+                    event
+                })
                 .map(|event| Parsed {
                     line: l.line,
                     index,
@@ -111,6 +115,13 @@ pub fn parse_one(l: &InputLine, received_at_ms: i64) -> Vec<Result<Parsed, Rejec
                 .map_err(|e| Rejection::new(l.line, index, e))
         })
         .collect()
+}
+
+/// Derived fields filled before an event is applied (on ingest and on replay, so both agree):
+/// a `Publisher Page Viewed` event without categories gets the contextual classifier's, from
+/// its URL, title and description. The stored JSON is never changed.
+pub fn enrich(event: &mut Event) {
+    audex_contextual::fill_page_categories(event);
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {

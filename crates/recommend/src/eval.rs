@@ -153,3 +153,55 @@ pub fn evaluate(store: &ProfileStore, catalog: &Catalog, options: Options, n: us
         seen_before: seen as f64 / d,
     }
 }
+
+/// Hit-rate@`n` of each signal alone and of the blend without it, for the report.
+pub fn ablations(store: &ProfileStore, catalog: &Catalog, n: usize) -> Vec<(String, f64)> {
+    let base = Options::default();
+    let only = |f: &dyn Fn(&mut Options)| {
+        let mut o = Options {
+            w_viewed: 0.0,
+            w_carted: 0.0,
+            w_co: 0.0,
+            w_category: 0.0,
+            w_popular: 1e-6,
+            ..base
+        };
+        f(&mut o);
+        o
+    };
+    let without = |f: &dyn Fn(&mut Options)| {
+        let mut o = base;
+        f(&mut o);
+        o
+    };
+    let variants: Vec<(&str, Options)> = vec![
+        (
+            "retargeting only (viewed/carted, not bought)",
+            only(&|o| {
+                o.w_viewed = base.w_viewed;
+                o.w_carted = base.w_carted;
+            }),
+        ),
+        ("co-occurrence only", only(&|o| o.w_co = base.w_co)),
+        (
+            "category popularity only",
+            only(&|o| o.w_category = base.w_category),
+        ),
+        (
+            "blend without retargeting",
+            without(&|o| {
+                o.w_viewed = 0.0;
+                o.w_carted = 0.0;
+            }),
+        ),
+        ("blend without co-occurrence", without(&|o| o.w_co = 0.0)),
+        (
+            "blend without category popularity",
+            without(&|o| o.w_category = 0.0),
+        ),
+    ];
+    variants
+        .into_iter()
+        .map(|(name, o)| (name.to_string(), evaluate(store, catalog, o, n).model))
+        .collect()
+}
