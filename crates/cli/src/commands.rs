@@ -203,7 +203,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Audience { command } => crate::audience::audience(&cli, command),
         Command::List { command } => crate::audience::list(&cli, command),
         Command::Tag { command } => crate::audience::tag(&cli, command),
-        Command::Model { command } => crate::model_extra::run(&cli, command),
+        Command::Model { command } => crate::model::run(&cli, command),
         Command::Bench { command } => crate::bench::bench(&cli, command),
         Command::Serve(args) => crate::serve::serve(&cli, args),
         Command::Stats(args) => stats(&cli, &args.adv.advertiser, args.json),

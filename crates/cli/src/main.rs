@@ -3,6 +3,7 @@
 mod audience;
 mod bench;
 mod commands;
+mod model;
 mod model_extra;
 mod serve;
 
@@ -88,10 +89,11 @@ pub enum Command {
         #[command(subcommand)]
         command: audience::TagCommand,
     },
-    /// Models: contextual classification, recommendations.
+    /// Models: lookalike, prospecting, behavioral tags, contextual classification,
+    /// recommendations.
     Model {
         #[command(subcommand)]
-        command: model_extra::ModelExtraCommand,
+        command: model::ModelCommand,
     },
 }
 

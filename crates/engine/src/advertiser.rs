@@ -110,6 +110,8 @@ pub struct Advertiser {
     index: RwLock<Option<Index>>,
     /// Saved audiences' membership, once evaluated; updated per person by ingest.
     memberships: RwLock<Option<Memberships>>,
+    /// Stored model outputs (scores, inferred tags), loaded on first use.
+    models: RwLock<Option<std::sync::Arc<crate::models::ModelStore>>>,
 }
 
 impl Advertiser {
@@ -171,6 +173,7 @@ impl Advertiser {
             defs: RwLock::new(defs),
             index: RwLock::new(None),
             memberships: RwLock::new(None),
+            models: RwLock::new(None),
         };
         let t = Instant::now();
         let (replayed, skipped) = adv.replay()?;
@@ -332,7 +335,8 @@ impl Advertiser {
             return Ok(());
         };
         let defs = self.defs.read().map_err(|_| EngineError::Poisoned)?;
-        let ctx = audiences::context(&state.profiles, self.taxonomy.as_deref(), &defs)?;
+        let mut ctx = audiences::context(&state.profiles, self.taxonomy.as_deref(), &defs)?;
+        self.model_store()?.attach(&mut ctx, &defs);
         let now = crate::now_ms();
         let mut transitions = Vec::new();
         for a in &defs.audiences {
@@ -634,6 +638,51 @@ impl Advertiser {
         &self,
         f: impl FnOnce(&audex_index::Context<'_>, &Index) -> Result<T, EngineError>,
     ) -> Result<T, EngineError> {
+        self.with_rule_context(None, |ctx, index, _| f(ctx, index))
+    }
+
+    /// Stored model outputs (lookalike and prospecting scores, inferred tags).
+    pub fn model_store(&self) -> Result<std::sync::Arc<crate::models::ModelStore>, EngineError> {
+        if let Some(m) = self
+            .models
+            .read()
+            .map_err(|_| EngineError::Poisoned)?
+            .as_ref()
+        {
+            return Ok(m.clone());
+        }
+        let loaded = std::sync::Arc::new(crate::models::ModelStore::load(&self.dir)?);
+        *self.models.write().map_err(|_| EngineError::Poisoned)? = Some(loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Stores a model's scores; audiences using the model see them from now on.
+    pub fn save_model_scores(
+        &self,
+        scores: &crate::models::ModelScores,
+    ) -> Result<(), EngineError> {
+        crate::models::ModelStore::save_scores(&self.dir, scores)?;
+        *self.models.write().map_err(|_| EngineError::Poisoned)? = None;
+        Ok(())
+    }
+
+    /// Stores inferred behavioral tags; `tag` predicates see them from now on.
+    pub fn save_inferred_tags(
+        &self,
+        tags: &crate::models::InferredTags,
+    ) -> Result<(), EngineError> {
+        crate::models::ModelStore::save_tags(&self.dir, tags)?;
+        *self.models.write().map_err(|_| EngineError::Poisoned)? = None;
+        Ok(())
+    }
+
+    /// Like [`Advertiser::with_context`], also handing `f` the given rule with its `model`
+    /// predicates materialized from stored scores.
+    pub fn with_rule_context<T>(
+        &self,
+        rule: Option<&Rule>,
+        f: impl FnOnce(&audex_index::Context<'_>, &Index, Option<&Rule>) -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
         let state = self.state()?;
         {
             let mut index = self.index.write().map_err(|_| EngineError::Poisoned)?;
@@ -643,14 +692,24 @@ impl Advertiser {
         }
         let index = self.index.read().map_err(|_| EngineError::Poisoned)?;
         let defs = self.definitions()?;
-        let ctx = audiences::context(&state.profiles, self.taxonomy.as_deref(), &defs)?;
+        let mut ctx = audiences::context(&state.profiles, self.taxonomy.as_deref(), &defs)?;
+        let models = self.model_store()?;
+        models.attach(&mut ctx, &defs);
+        let rewritten = rule.map(|r| models.rewrite(r, &defs, &mut ctx.lists));
         let empty = Index::default();
-        f(&ctx, index.as_ref().unwrap_or(&empty))
+        f(&ctx, index.as_ref().unwrap_or(&empty), rewritten.as_ref())
     }
 
     /// Members of a rule at `now_ms`, set at a time.
     pub fn evaluate(&self, rule: &Rule, now_ms: i64) -> Result<RoaringBitmap, EngineError> {
-        self.with_context(|ctx, index| Ok(audex_index::evaluate(ctx, index, rule, now_ms)?))
+        self.with_rule_context(Some(rule), |ctx, index, r| {
+            Ok(audex_index::evaluate(
+                ctx,
+                index,
+                r.unwrap_or(rule),
+                now_ms,
+            )?)
+        })
     }
 
     /// Members of a rule at `now_ms`, person by person (the streaming evaluator; for checks).
@@ -659,7 +718,8 @@ impl Advertiser {
         rule: &Rule,
         now_ms: i64,
     ) -> Result<RoaringBitmap, EngineError> {
-        self.with_context(|ctx, _| {
+        self.with_rule_context(Some(rule), |ctx, _, r| {
+            let rule = r.unwrap_or(rule);
             let mut out = RoaringBitmap::new();
             for p in 0..ctx.store.profiles.len() as PersonId {
                 if audex_index::matches(ctx, p, rule, now_ms)? {

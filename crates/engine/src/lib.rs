@@ -16,6 +16,7 @@ pub mod audiences;
 mod fsutil;
 pub mod import;
 pub mod ingest;
+pub mod models;
 pub mod queue;
 pub mod registry;
 pub mod snapshot;

@@ -55,7 +55,7 @@ pub const TAGS: [TagSpec; 11] = [
         iab_audience: &["368"],
         products: &["Food, Beverages & Tobacco"],
         pages: &["Food & Drink"],
-        threshold: 0.30,
+        threshold: 0.5,
     },
     TagSpec {
         name: "pet_owner",
@@ -63,7 +63,7 @@ pub const TAGS: [TagSpec; 11] = [
         iab_audience: &["541"],
         products: &["Animals & Pet Supplies"],
         pages: &["Pets"],
-        threshold: 0.30,
+        threshold: 0.5,
     },
     TagSpec {
         name: "luxury_buyer",
@@ -80,7 +80,7 @@ pub const TAGS: [TagSpec; 11] = [
             "Travel>Travel Type>Spas",
             "Travel>Travel Type>Cruises",
         ],
-        threshold: 0.30,
+        threshold: 0.5,
     },
     TagSpec {
         name: "sports",
@@ -88,7 +88,7 @@ pub const TAGS: [TagSpec; 11] = [
         iab_audience: &["607"],
         products: &["Sporting Goods"],
         pages: &["Sports", "Healthy Living>Fitness and Exercise"],
-        threshold: 0.30,
+        threshold: 0.5,
     },
     TagSpec {
         name: "tech",
@@ -96,7 +96,7 @@ pub const TAGS: [TagSpec; 11] = [
         iab_audience: &["687", "703"],
         products: &["Electronics", "Cameras & Optics"],
         pages: &["Technology & Computing", "Video Gaming"],
-        threshold: 0.30,
+        threshold: 0.5,
     },
     TagSpec {
         name: "beauty",
@@ -104,7 +104,7 @@ pub const TAGS: [TagSpec; 11] = [
         iab_audience: &["677"],
         products: &["Health & Beauty > Personal Care"],
         pages: &["Style & Fashion>Beauty", "Style & Fashion>Personal Care"],
-        threshold: 0.30,
+        threshold: 0.5,
     },
     TagSpec {
         name: "home",
@@ -125,9 +125,10 @@ pub const TAGS: [TagSpec; 11] = [
             "Home & Garden>Outdoor Decorating",
             "Home & Garden>Remodeling & Construction",
             "Home & Garden>Smart Home",
-            "Home & Garden",
+            "Home & Garden>Home Appliances",
+            "Home & Garden>Home Security",
         ],
-        threshold: 0.30,
+        threshold: 0.5,
     },
     TagSpec {
         name: "fashion",
@@ -145,7 +146,7 @@ pub const TAGS: [TagSpec; 11] = [
             "Style & Fashion>Street Style",
             "Pop Culture>Celebrity Style",
         ],
-        threshold: 0.30,
+        threshold: 0.5,
     },
     TagSpec {
         name: "new_parent",
@@ -158,19 +159,17 @@ pub const TAGS: [TagSpec; 11] = [
             "Personal Celebrations & Life Events>Birth",
             "Education>Early Childhood Education",
         ],
-        threshold: 0.20,
+        threshold: 0.5,
     },
     TagSpec {
         name: "recently_moved",
         group: TagGroup::LifeEvents,
         iab_audience: &["591", "1407"],
         products: &["Furniture"],
-        pages: &[
-            "Real Estate",
-            "Home & Garden>Interior Decorating",
-            "Home & Garden>Home Improvement",
-        ],
-        threshold: 0.20,
+        // Interior decorating and home improvement pages are read by home lovers as much as
+        // by movers: neither tag counts them.
+        pages: &["Real Estate"],
+        threshold: 0.5,
     },
     TagSpec {
         name: "student",
@@ -183,17 +182,12 @@ pub const TAGS: [TagSpec; 11] = [
             "Careers",
             "Personal Finance>Frugal Living",
         ],
-        threshold: 0.20,
+        threshold: 0.5,
     },
 ];
 
 /// Number of tags.
 pub const TAG_COUNT: usize = TAGS.len();
-
-/// Weight of page reads against product interest.
-const PAGE_WEIGHT: f32 = 1.0;
-/// Evidence smoothing: a person with little activity scores low.
-const SMOOTHING: f32 = 2.0;
 
 /// The index of a tag by name.
 pub fn tag_index(name: &str) -> Option<usize> {
@@ -278,90 +272,263 @@ fn set_masks(store: &ProfileStore, taxonomy: Option<&ProductTaxonomy>) -> SetMas
 
 fn product_weight(kind: EventKind) -> f32 {
     match kind {
-        EventKind::ProductViewed => 1.0,
-        EventKind::ProductListViewed | EventKind::ProductsSearched => 0.5,
-        EventKind::ProductAdded => 2.0,
-        EventKind::OrderCompleted => 3.0,
+        EventKind::ProductViewed | EventKind::ProductAdded | EventKind::OrderCompleted => 1.0,
         _ => 0.0,
     }
 }
 
-/// One person's tag scores.
-fn person_scores(p: &Profile, masks: &SetMasks, today: u32) -> [f32; TAG_COUNT] {
-    let mut tag_w = [0f32; TAG_COUNT];
-    let mut tag_pages = [0f32; TAG_COUNT];
-    let (mut all_w, mut pages, mut high) = (0f32, 0f32, 0f32);
+/// Evidence of one person: product observations and page reads in all and per tag.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    products: f32,
+    pages: f32,
+    high_tier: f32,
+    tag_products: [f32; TAG_COUNT],
+    tag_pages: [f32; TAG_COUNT],
+    age: Option<u32>,
+}
+
+/// Evidence is counted in active days, not events: a session views several products of one
+/// department, so events are not independent draws but days nearly are.
+fn person_counts(p: &Profile, masks: &SetMasks, today: u32) -> Counts {
+    let mut c = Counts {
+        age: p.demo.age_on(today),
+        ..Counts::default()
+    };
+    // Per day: any product, tag bits of products, any high tier, any page, tag bits of pages.
+    let mut day = u32::MAX;
+    let (mut prod, mut prod_mask, mut high, mut page, mut page_mask) =
+        (false, 0u16, false, false, 0u16);
+    let flush =
+        |c: &mut Counts, prod: bool, prod_mask: u16, high: bool, page: bool, page_mask: u16| {
+            if prod {
+                c.products += 1.0;
+                c.high_tier += f32::from(u8::from(high));
+                for (i, t) in c.tag_products.iter_mut().enumerate() {
+                    *t += f32::from(u8::from(prod_mask & (1 << i) != 0));
+                }
+            }
+            if page {
+                c.pages += 1.0;
+                for (i, t) in c.tag_pages.iter_mut().enumerate() {
+                    *t += f32::from(u8::from(page_mask & (1 << i) != 0));
+                }
+            }
+        };
     for &packed in &p.entries {
         let e = Entry::unpack(packed);
-        let kind = e.kind();
         let id = e.propset as usize;
         if e.propset == 0 || e.propset == LINES_MARKER || id >= masks.product.len() {
             continue;
         }
-        let c = e.count as f32;
+        if e.day != day {
+            flush(&mut c, prod, prod_mask, high, page, page_mask);
+            (prod, prod_mask, high, page, page_mask) = (false, 0, false, false, 0);
+            day = e.day;
+        }
+        let kind = e.kind();
         if kind == EventKind::PublisherPageViewed {
-            pages += c;
-            let m = masks.page[id];
-            for (i, tp) in tag_pages.iter_mut().enumerate() {
-                if m & (1 << i) != 0 {
-                    *tp += c;
-                }
-            }
-            continue;
-        }
-        let w = product_weight(kind) * c;
-        if w == 0.0 {
-            continue;
-        }
-        all_w += w;
-        if masks.high_tier[id] {
-            high += w;
-        }
-        let m = masks.product[id];
-        for (i, tw) in tag_w.iter_mut().enumerate() {
-            if m & (1 << i) != 0 {
-                *tw += w;
-            }
+            page = true;
+            page_mask |= masks.page[id];
+        } else if product_weight(kind) > 0.0 {
+            prod = true;
+            prod_mask |= masks.product[id];
+            high |= masks.high_tier[id];
         }
     }
-    let denom = all_w + PAGE_WEIGHT * pages + SMOOTHING;
-    let mut out = [0f32; TAG_COUNT];
-    for i in 0..TAG_COUNT {
-        out[i] = (tag_w[i] + PAGE_WEIGHT * tag_pages[i]) / denom;
-    }
-    if let Some(lux) = tag_index("luxury_buyer") {
-        out[lux] = (tag_w[lux] + 0.5 * high + PAGE_WEIGHT * tag_pages[lux]) / denom;
-    }
-    if let Some(st) = tag_index("student")
-        && let Some(age) = p.demo.age_on(today)
-    {
-        out[st] *= if age <= 26 {
-            1.3
-        } else if age >= 31 {
-            0.3
-        } else {
-            1.0
-        };
-    }
-    for o in &mut out {
-        *o = o.clamp(0.0, 1.0);
-    }
-    out
+    flush(&mut c, prod, prod_mask, high, page, page_mask);
+    c
 }
 
-/// Tag scores of every person (indexed by person id; merged-away ids score 0).
+/// One binomial evidence channel of a tag's two-component mixture: the chance an observation
+/// falls in the tag's subtrees for people with the tag (`p1`) and without (`p0`).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Channel {
+    /// Share for people with the tag.
+    pub p1: f64,
+    /// Share for people without it.
+    pub p0: f64,
+}
+
+impl Channel {
+    #[inline]
+    fn llr(&self, k: f32, n: f32) -> f64 {
+        let (k, n) = (f64::from(k), f64::from(n));
+        k * (self.p1 / self.p0).ln() + (n - k) * ((1.0 - self.p1) / (1.0 - self.p0)).ln()
+    }
+}
+
+/// A fitted tag model: prior share and the product, page and (luxury) high-tier channels.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct TagModel {
+    /// Share of people with the tag.
+    pub prior: f64,
+    /// Product observations.
+    pub products: Channel,
+    /// Publisher page reads.
+    pub pages: Channel,
+    /// High-price-tier product observations (luxury only).
+    pub high_tier: Option<Channel>,
+}
+
+const EM_ITERATIONS: usize = 40;
+
+fn observations(c: &Counts, i: usize) -> [(f32, f32); 3] {
+    [
+        (c.tag_products[i], c.products),
+        (c.tag_pages[i], c.pages),
+        (c.high_tier, c.products),
+    ]
+}
+
+fn posterior(m: &TagModel, c: &Counts, i: usize) -> f64 {
+    let o = observations(c, i);
+    let mut z = (m.prior / (1.0 - m.prior)).ln()
+        + m.products.llr(o[0].0, o[0].1)
+        + m.pages.llr(o[1].0, o[1].1);
+    if let Some(h) = &m.high_tier {
+        z += h.llr(o[2].0, o[2].1);
+    }
+    if TAGS[i].name == "student"
+        && let Some(age) = c.age
+    {
+        // Declared age: students are young.
+        z += if age <= 26 {
+            1.0
+        } else if age >= 31 {
+            -3.0
+        } else {
+            0.0
+        };
+    }
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Fits one tag's mixture by EM on everyone's counts (unsupervised: no truth is read).
+fn fit(counts: &[Counts], i: usize) -> TagModel {
+    let share = |k: f64, n: f64| if n > 0.0 { k / n } else { 0.0 };
+    let sums = counts.iter().fold([0f64; 6], |mut a, c| {
+        let o = observations(c, i);
+        for (j, (k, n)) in o.iter().enumerate() {
+            a[2 * j] += f64::from(*k);
+            a[2 * j + 1] += f64::from(*n);
+        }
+        a
+    });
+    let init = |k: f64, n: f64| {
+        let q = share(k, n).clamp(1e-3, 0.5);
+        Channel {
+            p1: (3.0 * q).min(0.9),
+            p0: q / 2.0,
+        }
+    };
+    let mut m = TagModel {
+        prior: 0.2,
+        products: init(sums[0], sums[1]),
+        pages: init(sums[2], sums[3]),
+        high_tier: (TAGS[i].name == "luxury_buyer").then(|| init(sums[4], sums[5])),
+    };
+    for _ in 0..EM_ITERATIONS {
+        let acc = counts
+            .par_iter()
+            .with_min_len(4096)
+            .filter(|c| c.products + c.pages > 0.0)
+            .map(|c| {
+                let g = posterior(&m, c, i);
+                let o = observations(c, i);
+                let mut a = [0f64; 14];
+                a[0] = g;
+                a[1] = 1.0;
+                for (j, (k, n)) in o.iter().enumerate() {
+                    let (k, n) = (f64::from(*k), f64::from(*n));
+                    a[2 + 4 * j] += g * k;
+                    a[3 + 4 * j] += g * n;
+                    a[4 + 4 * j] += (1.0 - g) * k;
+                    a[5 + 4 * j] += (1.0 - g) * n;
+                }
+                a
+            })
+            .reduce(
+                || [0f64; 14],
+                |mut a, b| {
+                    for (x, y) in a.iter_mut().zip(b) {
+                        *x += y;
+                    }
+                    a
+                },
+            );
+        if acc[1] == 0.0 {
+            break;
+        }
+        m.prior = (acc[0] / acc[1]).clamp(1e-3, 0.9);
+        let ch = |j: usize, old: Channel| {
+            let p1 = share(acc[2 + 4 * j], acc[3 + 4 * j]);
+            let p0 = share(acc[4 + 4 * j], acc[5 + 4 * j]);
+            if acc[3 + 4 * j] <= 0.0 || acc[5 + 4 * j] <= 0.0 {
+                return old;
+            }
+            let p0 = p0.clamp(1e-4, 0.98);
+            // The tag's component is the one with the higher share.
+            Channel {
+                p1: p1.clamp(p0 + 1e-4, 0.99),
+                p0,
+            }
+        };
+        m.products = ch(0, m.products);
+        m.pages = ch(1, m.pages);
+        if let Some(h) = m.high_tier {
+            m.high_tier = Some(ch(2, h));
+        }
+    }
+    m
+}
+
+/// Fitted tag models and every person's tag probabilities.
+#[derive(Debug, Clone)]
+pub struct Inference {
+    /// One model per tag, in [`TAGS`] order.
+    pub models: Vec<TagModel>,
+    /// Per person id, the posterior probability of each tag.
+    pub scores: Vec<[f32; TAG_COUNT]>,
+}
+
+/// Fits every tag's model on the store and scores every person.
 pub fn scores(
     store: &ProfileStore,
     taxonomy: Option<&ProductTaxonomy>,
     today: u32,
 ) -> Vec<[f32; TAG_COUNT]> {
+    infer_models(store, taxonomy, today).scores
+}
+
+/// Like [`scores`], keeping the fitted models.
+pub fn infer_models(
+    store: &ProfileStore,
+    taxonomy: Option<&ProductTaxonomy>,
+    today: u32,
+) -> Inference {
     let masks = set_masks(store, taxonomy);
-    store
+    let counts: Vec<Counts> = store
         .profiles
         .par_iter()
         .with_min_len(256)
-        .map(|p| person_scores(p, &masks, today))
-        .collect()
+        .map(|p| person_counts(p, &masks, today))
+        .collect();
+    let models: Vec<TagModel> = (0..TAG_COUNT).map(|i| fit(&counts, i)).collect();
+    let scores = counts
+        .par_iter()
+        .with_min_len(1024)
+        .map(|c| {
+            let mut out = [0f32; TAG_COUNT];
+            if c.products + c.pages > 0.0 {
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = posterior(&models[i], c, i) as f32;
+                }
+            }
+            out
+        })
+        .collect();
+    Inference { models, scores }
 }
 
 /// The people carrying each tag (in [`TAGS`] order), at each tag's threshold.

@@ -78,6 +78,16 @@ pub fn train(
     examples: &[(PersonId, bool)],
     config: &LogisticConfig,
 ) -> LogisticModel {
+    train_observed(features, examples, config, &|_| {})
+}
+
+/// [`train`], calling `on_epoch` with the number of epochs done after each one.
+pub fn train_observed(
+    features: &Features,
+    examples: &[(PersonId, bool)],
+    config: &LogisticConfig,
+    on_epoch: &dyn Fn(u32),
+) -> LogisticModel {
     let dim = features.dim as usize;
     let mut v = vec![0f32; dim];
     let mut scale = 1f64;
@@ -97,7 +107,8 @@ pub fn train(
     let mut rng = SplitMix64::new(config.seed);
     let eta0 = f64::from(config.learning_rate);
     let mut t = 0f64;
-    for _ in 0..config.epochs {
+    for epoch in 0..config.epochs {
+        on_epoch(epoch);
         rng.shuffle(&mut order);
         for &k in &order {
             let (p, y) = examples[k as usize];
@@ -126,6 +137,7 @@ pub fn train(
             bias -= (eta * g) as f32;
         }
     }
+    on_epoch(config.epochs);
     for w in &mut v {
         *w = (f64::from(*w) * scale) as f32;
     }

@@ -164,12 +164,24 @@ pub fn negatives_for(
     sample(unlabeled, n, config.seed)
 }
 
-/// Trains on `positives` (people with rows), sampling negatives from `unlabeled`.
+/// Trains on `positives` (people with rows), sampling negatives from `unlabeled`; returns the
+/// model and the negatives used.
 pub fn train(
     features: &Features,
     positives: &RoaringBitmap,
     unlabeled: &RoaringBitmap,
     config: &LookalikeConfig,
+) -> Result<(LookalikeModel, RoaringBitmap), ModelError> {
+    train_observed(features, positives, unlabeled, config, &|_| {})
+}
+
+/// [`train`], reporting finished epochs (logistic) to `on_epoch`.
+pub fn train_observed(
+    features: &Features,
+    positives: &RoaringBitmap,
+    unlabeled: &RoaringBitmap,
+    config: &LookalikeConfig,
+    on_epoch: &dyn Fn(u32),
 ) -> Result<(LookalikeModel, RoaringBitmap), ModelError> {
     let pos: RoaringBitmap = positives.iter().filter(|&p| features.has_row(p)).collect();
     if pos.len() < 2 {
@@ -207,7 +219,9 @@ pub fn train(
             let mut lc = config.logistic.clone();
             lc.seed = config.seed;
             Ok((
-                LookalikeModel::Logistic(logistic::train(features, &examples, &lc)),
+                LookalikeModel::Logistic(logistic::train_observed(
+                    features, &examples, &lc, on_epoch,
+                )),
                 negs,
             ))
         }
@@ -260,10 +274,20 @@ pub fn run(
     seed: &RoaringBitmap,
     config: &LookalikeConfig,
 ) -> Result<Lookalike, ModelError> {
+    run_observed(features, seed, config, &|_| {})
+}
+
+/// [`run`], reporting finished training epochs to `on_epoch`.
+pub fn run_observed(
+    features: &Features,
+    seed: &RoaringBitmap,
+    config: &LookalikeConfig,
+    on_epoch: &dyn Fn(u32),
+) -> Result<Lookalike, ModelError> {
     let all = eligible(features);
     let unlabeled = &all - seed;
     let t = Instant::now();
-    let (model, _) = train(features, seed, &unlabeled, config)?;
+    let (model, _) = train_observed(features, seed, &unlabeled, config, on_epoch)?;
     let train_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
     let scores = score(&model, features, &unlabeled);

@@ -133,7 +133,11 @@ fn lookalike_ranks_held_out_seed_members_high() {
 #[test]
 fn behavioral_tags_meet_their_floors() {
     let shop = shop();
-    let scores = behavioral::scores(&shop.store, Some(&shop.taxonomy), shop.today);
+    let inf = behavioral::infer_models(&shop.store, Some(&shop.taxonomy), shop.today);
+    for (t, m) in behavioral::TAGS.iter().zip(&inf.models) {
+        eprintln!("{:15} {m:?}", t.name);
+    }
+    let scores = inf.scores;
     let q = behavioral::measure(&scores, &shop.truth);
     for t in &q {
         eprintln!(
