@@ -584,6 +584,35 @@ async fn check_version(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// `GET /{version}/advertisers/me`: the credentials' advertiser (`GetPortfolioResponse`), so an
+/// SDK user can find the id every audience call takes.
+async fn advertisers_me(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> CResult {
+    let adv = advertiser(&state, &headers)?;
+    Ok(
+        Json(json!({"data": [{"id": adv.record.id, "type": "advertiser",
+        "attributes": {"advertiserName": adv.record.name}}], "errors": [], "warnings": []}))
+        .into_response(),
+    )
+}
+
+/// `GET /{version}/marketing-solutions/me`: the calling application (`ApplicationSummaryModel`).
+async fn me(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> CResult {
+    let adv = advertiser(&state, &headers)?;
+    Ok(single_response(
+        json!({"type": "ApplicationSummary", "attributes": {
+            "applicationId": null, "organizationId": null, "name": adv.record.client_id,
+            "description": format!("Audex admin credentials of advertiser {}", adv.record.name),
+            "criteoService": "MarketingSolutions"}}),
+        Vec::new(),
+    ))
+}
+
 /// The Criteo routes, to merge into the application's router.
 pub fn router() -> Router<Arc<AppState>> {
     let segs = "/{version}/marketing-solutions/audience-segments";
@@ -629,6 +658,8 @@ pub fn router() -> Router<Arc<AppState>> {
             &format!("{auds}/estimate-size"),
             post(audiences::estimate_size),
         )
+        .route("/{version}/advertisers/me", get(advertisers_me))
+        .route("/{version}/marketing-solutions/me", get(me))
         .route_layer(middleware::from_fn(check_version))
         .method_not_allowed_fallback(|| async {
             CriteoError::from(Problem::at(

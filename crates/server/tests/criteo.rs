@@ -150,6 +150,17 @@ async fn criteo_segments_audiences_and_lists_match_the_native_api() {
     let t = token(&s, &s.a).await;
     let adv = s.a.advertiser_id.as_str();
 
+    // The credentials' advertiser and application.
+    let (st, v) = call(&s, &t, Method::GET, "/2027-01/advertisers/me", None).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["data"],
+        json!([{"id": adv, "type": "advertiser", "attributes": {"advertiserName": "shop-a"}}])
+    );
+    let (st, v) = call(&s, &t, Method::GET, &format!("{P}/me"), None).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["data"]["attributes"]["name"], s.a.client_id.as_str());
+
     // One segment of each creatable type.
     let (st, v) = post(&s, &t, "/audience-segments/create", json!({"data": [
         seg(adv, "visitors", "retargeting", json!({"visitorsType": "All", "daysSinceLastVisitMin": 0, "daysSinceLastVisitMax": 15})),

@@ -17,7 +17,9 @@ import urllib.parse
 import urllib.request
 
 from criteo_api_marketingsolutions_v2027_01 import ApiClientBuilder
+from criteo_api_marketingsolutions_v2027_01.api.advertiser_api import AdvertiserApi
 from criteo_api_marketingsolutions_v2027_01.api.audience_api import AudienceApi
+from criteo_api_marketingsolutions_v2027_01.api.gateway_api import GatewayApi
 from criteo_api_marketingsolutions_v2027_01.exceptions import (
     ApiException,
     ForbiddenException,
@@ -197,6 +199,12 @@ def search_segments(page_size, **filters):
 
 
 def main():
+    # Who am I: the advertiser id every audience call takes, and the application.
+    mine = AdvertiserApi(client).list_advertisers()
+    check([a.id for a in mine.data] == [ADV], f"advertisers/me: {mine.data}")
+    app = GatewayApi(client).get_current_application()
+    check(app.data.attributes.name == CLIENT_ID, "the application is the client id")
+
     # In-market vocabularies: the country with the most brand interest, its top brand and
     # a used product category.
     best = None
