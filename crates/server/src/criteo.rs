@@ -14,6 +14,7 @@
 //! is the first failure's (400 invalid, 403 other advertiser, 404 unknown id), so a request that
 //! did nothing is never a 200. Whole-request failures use the same envelope, `data: null`.
 
+mod adsets;
 mod audiences;
 mod lists;
 mod model;
@@ -30,7 +31,7 @@ use axum::extract::{OriginalUri, Request};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{get, patch, post, put};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -657,6 +658,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route(
             &format!("{auds}/estimate-size"),
             post(audiences::estimate_size),
+        )
+        .route(
+            "/{version}/marketing-solutions/ad-sets/{id}/audience",
+            put(adsets::link),
         )
         .route("/{version}/advertisers/me", get(advertisers_me))
         .route("/{version}/marketing-solutions/me", get(me))

@@ -451,6 +451,59 @@ async fn criteo_segments_audiences_and_lists_match_the_native_api() {
     assert_eq!(st, StatusCode::OK, "{v}");
     assert!(v["data"].is_array());
 
+    // Ad sets: link, read back, search by ad set; a linked audience cannot be deleted.
+    let link =
+        |aud: Value| json!({"data": {"type": "AdSetAudience", "attributes": {"audienceId": aud}}});
+    let (st, v) = call(
+        &s,
+        &t,
+        Method::PUT,
+        &format!("{P}/ad-sets/as-1/audience"),
+        Some(link(json!(aud))),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["data"],
+        json!({"id": "as-1", "type": "AdSetAudience", "attributes": {"audienceId": aud}})
+    );
+    let (_, v) = post(
+        &s,
+        &t,
+        "/audiences/search",
+        json!({"data": {"type": "Audience", "attributes": {"adSetIds": ["as-1", "as-9"]}}}),
+    )
+    .await;
+    assert_eq!(v["meta"]["totalItems"], 1);
+    assert_eq!(v["data"][0]["attributes"]["adSetIds"], json!(["as-1"]));
+    let (_, v) = post(
+        &s,
+        &t,
+        "/audiences/search",
+        json!({"data": {"type": "Audience", "attributes": {"adSetIds": ["as-9"]}}}),
+    )
+    .await;
+    assert_eq!(v["meta"]["totalItems"], 0);
+    let (st, v) = post(
+        &s,
+        &t,
+        "/audiences/delete",
+        json!({"data": [{"id": aud, "type": "Audience"}]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["errors"][0]["code"], "audience-in-use");
+    let (st, v) = call(
+        &s,
+        &t,
+        Method::PUT,
+        &format!("{P}/ad-sets/as-1/audience"),
+        Some(link(Value::Null)),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["data"]["attributes"]["audienceId"], Value::Null);
+
     // Wipe the list, then delete: a segment in use is refused, then the audience, then it.
     let (st, v) = call(
         &s,
@@ -663,6 +716,14 @@ async fn criteo_bad_requests_get_4xx_problems_and_leak_nothing() {
         ("brands without country", Method::GET, format!("/audience-segments/in-market-brands?advertiser-id={a}"), None, StatusCode::BAD_REQUEST, ""),
         ("brands of another advertiser", Method::GET, format!("/audience-segments/in-market-brands?advertiser-id={b}&country=FR"), None, StatusCode::FORBIDDEN, ""),
         ("wrong method", Method::GET, "/audiences/create".into(), None, StatusCode::METHOD_NOT_ALLOWED, ""),
+        ("ad set linked to a segment", Method::PUT, "/ad-sets/as-1/audience".into(),
+            Some(json!({"data": {"type": "AdSetAudience", "attributes": {"audienceId": a_seg}}}).to_string()), StatusCode::NOT_FOUND, "/data/attributes/audienceId"),
+        ("ad set linked to another advertiser's id", Method::PUT, "/ad-sets/as-1/audience".into(),
+            Some(json!({"data": {"type": "AdSetAudience", "attributes": {"audienceId": b_only}}}).to_string()), StatusCode::NOT_FOUND, "/data/attributes/audienceId"),
+        ("ad set audience of the wrong type", Method::PUT, "/ad-sets/as-1/audience".into(),
+            Some(json!({"data": {"type": "AdSetAudience", "attributes": {"audienceId": 12}}}).to_string()), StatusCode::BAD_REQUEST, "/data/attributes/audienceId"),
+        ("ad set without audienceId", Method::PUT, "/ad-sets/as-1/audience".into(),
+            Some(json!({"data": {"type": "AdSetAudience", "attributes": {}}}).to_string()), StatusCode::BAD_REQUEST, "/data/attributes/audienceId"),
     ];
     let n = cases.len();
     for (what, method, path, body, status, pointer) in cases {

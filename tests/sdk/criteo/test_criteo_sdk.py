@@ -19,12 +19,16 @@ import urllib.request
 from criteo_api_marketingsolutions_v2027_01 import ApiClientBuilder
 from criteo_api_marketingsolutions_v2027_01.api.advertiser_api import AdvertiserApi
 from criteo_api_marketingsolutions_v2027_01.api.audience_api import AudienceApi
+from criteo_api_marketingsolutions_v2027_01.api.campaign_api import CampaignApi
 from criteo_api_marketingsolutions_v2027_01.api.gateway_api import GatewayApi
 from criteo_api_marketingsolutions_v2027_01.exceptions import (
     ApiException,
     ForbiddenException,
     NotFoundException,
 )
+from criteo_api_marketingsolutions_v2027_01.model.ad_set_audience_link_entity_v1 import AdSetAudienceLinkEntityV1
+from criteo_api_marketingsolutions_v2027_01.model.ad_set_audience_link_entity_v1_resource import AdSetAudienceLinkEntityV1Resource
+from criteo_api_marketingsolutions_v2027_01.model.ad_set_audience_link_input_entity_v1 import AdSetAudienceLinkInputEntityV1
 from criteo_api_marketingsolutions_v2027_01.model.algebra_node_v1 import AlgebraNodeV1
 from criteo_api_marketingsolutions_v2027_01.model.audience_bulk_create_input_v1 import AudienceBulkCreateInputV1
 from criteo_api_marketingsolutions_v2027_01.model.audience_bulk_delete_input_v1 import AudienceBulkDeleteInputV1
@@ -398,6 +402,20 @@ def main():
             check(False, "another advertiser's list must be invisible")
         except NotFoundException:
             check(True, "not found")
+
+    # Ad sets: link the audience, find it by ad set, unlink.
+    campaigns = CampaignApi(client)
+
+    def link(ad_set, audience_id):
+        return campaigns.update_ad_set_audience(ad_set, AdSetAudienceLinkInputEntityV1(data=AdSetAudienceLinkEntityV1Resource(
+            id=ad_set, type="AdSetAudience", attributes=AdSetAudienceLinkEntityV1(audience_id=audience_id))))
+
+    linked = link("sdk-ad-set-1", aid)
+    check(linked.data.id == "sdk-ad-set-1" and linked.data.attributes.audience_id == aid, "ad set linked")
+    by_set = api.search_audiences(AudienceSearchInputV1(data=AudienceSearchEntityV1Resource(type="Audience",
+        attributes=AudienceSearchEntityV1(ad_set_ids=["sdk-ad-set-1"]))))
+    check([r.id for r in by_set.data] == [aid] and by_set.data[0].attributes.ad_set_ids == ["sdk-ad-set-1"], "search by ad set")
+    check(link("sdk-ad-set-1", None).data.attributes.audience_id is None, "ad set unlinked")
 
     # Wipe the list, delete the audience and the segments.
     wiped = api.delete_contact_list_by_audience_segment(crm)

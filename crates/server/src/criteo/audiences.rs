@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use serde_json::{Map, Value, json};
 
+use super::adsets;
 use super::model::{algebra_from_json, algebra_rule, audience_json, find_audience};
 use super::segments::{bulk, compute, engine_problem, estimate, only, rule_problem, unique_name};
 use super::{
@@ -22,9 +23,10 @@ use super::{
 use crate::AppState;
 
 fn read_back(adv: &Advertiser, id: &str, pointer: &str) -> Result<Value, Problem> {
+    let links = adsets::load(adv)?;
     let defs = adv.definitions().map_err(|e| engine_problem(e, pointer))?;
     find_audience(&defs, id)
-        .and_then(|a| audience_json(&adv.record.id, a))
+        .and_then(|a| audience_json(&adv.record.id, a, adsets::ad_sets_of(&links, id)))
         .ok_or_else(|| {
             Problem::at(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -163,6 +165,25 @@ fn delete_one(adv: &Advertiser, item: &Value, pointer: &str) -> Result<Value, Pr
             ));
         }
     }
+    // An ad set must not target an audience that is gone: unlink it first.
+    let _guard = adsets::LOCK.lock().map_err(|_| {
+        Problem::at(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal-error",
+            pointer,
+            "ad-set lock poisoned",
+        )
+    })?;
+    let linked = adsets::ad_sets_of(&adsets::load(adv)?, &id);
+    if !linked.is_empty() {
+        return Err(Problem::invalid(
+            "audience-in-use",
+            format!("{pointer}/id"),
+            format!(
+                "audience {id:?} is linked to ad sets {linked:?}; unlink them first (PUT …/ad-sets/{{id}}/audience with audienceId null)"
+            ),
+        ));
+    }
     adv.delete_audience(&id).map_err(|e| match e {
         audex_engine::EngineError::Invalid(m) => Problem::invalid(
             "audience-in-use",
@@ -209,12 +230,18 @@ pub async fn search(
     let ad_sets = string_filter(attrs, "adSetIds")?;
     let ids = string_filter(attrs, "audienceIds")?;
     let segments = string_filter(attrs, "audienceSegmentIds")?;
+    let links = adsets::load(&adv)?;
     let defs = adv.definitions()?;
     let items: Vec<Value> = defs
         .audiences
         .iter()
-        // No audience is linked to an ad set here, so an ad-set filter matches nothing.
-        .filter(|_| ad_sets.is_none())
+        .filter(|a| {
+            ad_sets.as_ref().is_none_or(|sets| {
+                links
+                    .iter()
+                    .any(|(set, aud)| *aud == a.id && sets.contains(set))
+            })
+        })
         .filter(|a| ids.as_ref().is_none_or(|ids| ids.contains(&a.id)))
         .filter(|a| {
             segments.as_ref().is_none_or(|segs| {
@@ -225,7 +252,7 @@ pub async fn search(
                 })
             })
         })
-        .filter_map(|a| audience_json(&adv.record.id, a))
+        .filter_map(|a| audience_json(&adv.record.id, a, adsets::ad_sets_of(&links, &a.id)))
         .collect();
     let (data, meta) = page.apply(items);
     Ok(Json(json!({"data": data, "meta": meta, "errors": [], "warnings": []})).into_response())

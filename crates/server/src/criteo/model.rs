@@ -236,8 +236,12 @@ pub fn segment_json(defs: &Definitions, advertiser_id: &str, a: &SavedAudience) 
     Some(json!({"id": a.id, "type": "AudienceSegment", "attributes": attrs}))
 }
 
-/// The `AudienceEntityV1Resource` of an algebra audience.
-pub fn audience_json(advertiser_id: &str, a: &SavedAudience) -> Option<Value> {
+/// The `AudienceEntityV1Resource` of an algebra audience, with the ad sets linked to it.
+pub fn audience_json(
+    advertiser_id: &str,
+    a: &SavedAudience,
+    ad_sets: Vec<String>,
+) -> Option<Value> {
     if segment_type(a).is_some() {
         return None;
     }
@@ -247,7 +251,7 @@ pub fn audience_json(advertiser_id: &str, a: &SavedAudience) -> Option<Value> {
         "name": a.name(),
         "description": a.definition.description,
         "algebra": algebra,
-        "adSetIds": [],
+        "adSetIds": ad_sets,
         "createdAt": iso_time(a.created_ms),
         "updatedAt": iso_time(a.updated_ms),
     }}))
