@@ -48,7 +48,7 @@ async fn single(
     state: Arc<AppState>,
     headers: HeaderMap,
     body: Body,
-    kind: &str,
+    kind: &'static str,
 ) -> Result<Response, ApiError> {
     let bytes = read_body(body, MAX_EVENT_BYTES).await?;
     let mut value: Value = serde_json::from_slice(&bytes).map_err(|e| {
@@ -75,24 +75,88 @@ async fn single(
         state,
         adv,
         serde_json::to_vec(&value).unwrap_or_default(),
-        false,
+        kind,
     )
     .await
 }
 
+/// Why a collector request failed, for `audex_collector_rejected_total`.
+fn reason(e: &ApiError) -> &'static str {
+    match e.code {
+        "invalid_request" if e.message.starts_with("invalid JSON") => "invalid_json",
+        "invalid_request" | "unauthorized" | "payload_too_large" | "not_stored" => e.code,
+        _ => "other",
+    }
+}
+
+/// Counts a failed collector request under its endpoint and reason (refused events are counted
+/// one by one in [`ingest`]) and adds the Segment `code`.
+fn refused(state: &AppState, endpoint: &'static str, e: ApiError) -> ApiError {
+    let per_event = e
+        .extra
+        .as_ref()
+        .is_some_and(|x| x.get("rejected").is_some());
+    if !per_event {
+        state.metrics.rejected_at(endpoint, reason(&e), 1);
+    }
+    with_code(e)
+}
+
 /// `POST /v1/batch`: `{"batch": [...], "context"?: {...}, "writeKey"?: "…"}`.
+#[utoipa::path(
+    post,
+    path = "/v1/batch",
+    tag = "collector",
+    request_body = crate::openapi::BatchBody,
+    responses(
+        (status = 200, description = "Every event is durable", body = crate::openapi::IngestAck),
+        (status = 400, description = "Malformed body or refused events (valid ones are stored); `field` names the first", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or unknown write key", body = crate::openapi::ErrorBody),
+        (status = 413, description = "Body over 500 KB", body = crate::openapi::ErrorBody),
+    ),
+    security(("writeKey" = []))
+)]
 pub async fn batch(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    batch_call(state, headers, body).await.map_err(with_code)
+    let st = state.clone();
+    batch_call(state, headers, body, "batch")
+        .await
+        .map_err(|e| refused(&st, "batch", e))
+}
+
+/// `POST /v1/import`: the same as `/v1/batch` (Segment's historical import endpoint).
+#[utoipa::path(
+    post,
+    path = "/v1/import",
+    tag = "collector",
+    request_body = crate::openapi::BatchBody,
+    responses(
+        (status = 200, description = "Every event is durable", body = crate::openapi::IngestAck),
+        (status = 400, description = "Malformed body or refused events (valid ones are stored); `field` names the first", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or unknown write key", body = crate::openapi::ErrorBody),
+        (status = 413, description = "Body over 500 KB", body = crate::openapi::ErrorBody),
+    ),
+    security(("writeKey" = []))
+)]
+pub async fn import(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let st = state.clone();
+    batch_call(state, headers, body, "import")
+        .await
+        .map_err(|e| refused(&st, "import", e))
 }
 
 async fn batch_call(
     state: Arc<AppState>,
     headers: HeaderMap,
     body: Body,
+    endpoint: &'static str,
 ) -> Result<Response, ApiError> {
     let bytes = read_body(body, MAX_BATCH_BYTES).await?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
@@ -117,7 +181,7 @@ async fn batch_call(
         ));
     }
     drop(value);
-    ingest(state, adv, bytes.to_vec(), true).await
+    ingest(state, adv, bytes.to_vec(), endpoint).await
 }
 
 /// Validates a request's events (a single event or a batch envelope) and stores the valid
@@ -126,8 +190,9 @@ async fn ingest(
     state: Arc<AppState>,
     adv: Arc<audex_engine::Advertiser>,
     body: Vec<u8>,
-    is_batch: bool,
+    endpoint: &'static str,
 ) -> Result<Response, ApiError> {
+    let is_batch = endpoint == "batch" || endpoint == "import";
     let started = Instant::now();
     let received = audex_engine::now_ms();
     let mut events = Vec::new();
@@ -145,6 +210,9 @@ async fn ingest(
         }
     }
     state.metrics.rejected(rejected.len() as u64);
+    state
+        .metrics
+        .rejected_at(endpoint, "invalid_event", rejected.len() as u64);
     let outcome = if events.is_empty() {
         None
     } else {
@@ -171,6 +239,7 @@ async fn ingest(
     state
         .metrics
         .ingested(accepted, duplicates, started.elapsed());
+    state.metrics.ingested_at(endpoint, accepted);
     if rejected.is_empty() {
         return Ok(
             Json(json!({"success": true, "accepted": accepted, "duplicates": duplicates}))
@@ -198,21 +267,67 @@ async fn ingest(
 }
 
 macro_rules! single_call {
-    ($name:ident, $kind:literal) => {
-        #[doc = concat!("`POST /v1/", $kind, "`: one `", $kind, "` call.")]
+    ($name:ident, $kind:literal, $path:tt, $doc:tt) => {
+        #[doc = $doc]
+        #[utoipa::path(
+            post,
+            path = $path,
+            tag = "collector",
+            request_body(content = crate::openapi::SegmentEvent, description = "One call, at most 32 KB; `type` defaults to the path's"),
+            responses(
+                (status = 200, description = "The event is durable", body = crate::openapi::IngestAck),
+                (status = 400, description = "Malformed JSON or a refused event; `field` names what is wrong", body = crate::openapi::ErrorBody),
+                (status = 401, description = "Missing or unknown write key", body = crate::openapi::ErrorBody),
+                (status = 413, description = "Body over 32 KB", body = crate::openapi::ErrorBody),
+            ),
+            security(("writeKey" = []))
+        )]
         pub async fn $name(
             State(state): State<Arc<AppState>>,
             headers: HeaderMap,
             body: Body,
         ) -> Result<Response, ApiError> {
-            single(state, headers, body, $kind).await.map_err(with_code)
+            let st = state.clone();
+            single(state, headers, body, $kind)
+                .await
+                .map_err(|e| refused(&st, $kind, e))
         }
     };
 }
 
-single_call!(track, "track");
-single_call!(page, "page");
-single_call!(screen, "screen");
-single_call!(identify, "identify");
-single_call!(alias, "alias");
-single_call!(group, "group");
+single_call!(
+    track,
+    "track",
+    "/v1/track",
+    "`POST /v1/track`. One `track` call: an action the user did."
+);
+single_call!(
+    page,
+    "page",
+    "/v1/page",
+    "`POST /v1/page`. One `page` call: a web page view."
+);
+single_call!(
+    screen,
+    "screen",
+    "/v1/screen",
+    "`POST /v1/screen`. One `screen` call: an app screen view."
+);
+single_call!(
+    identify,
+    "identify",
+    "/v1/identify",
+    "`POST /v1/identify`. One `identify` call: who the user is, with traits."
+);
+single_call!(
+    alias,
+    "alias",
+    "/v1/alias",
+    "`POST /v1/alias`. One `alias` call: `previousId` and `userId` are the same person."
+);
+single_call!(
+    group,
+    "group",
+    "/v1/group",
+    "`POST /v1/group`. One `group` call: the user's account or organisation."
+);

@@ -9,6 +9,7 @@ pub mod criteo;
 pub mod error;
 mod metrics;
 mod native;
+pub mod openapi;
 pub mod openrtb;
 pub mod recommend;
 
@@ -20,7 +21,9 @@ use std::time::Duration;
 use audex_engine::queue::IngestQueue;
 use audex_engine::{Advertiser, Engine};
 use axum::Router;
-use axum::routing::{get, post};
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{MethodFilter, MethodRouter, on};
 use tower_http::decompression::RequestDecompressionLayer;
 
 pub use error::ApiError;
@@ -65,53 +68,96 @@ impl AppState {
     }
 }
 
+/// One route: method, path template, and its handler.
+type Route = (Method, &'static str, MethodRouter<Arc<AppState>>);
+
+fn route<H, T>(method: Method, path: &'static str, handler: H) -> Route
+where
+    H: Handler<T, Arc<AppState>>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
+    (method, path, on(filter, handler))
+}
+
+/// Every route outside the Criteo API, in one place: [`router`] serves exactly these, and the
+/// OpenAPI test checks each appears in `/openapi.json` (so document a handler when adding it).
+fn table() -> Vec<Route> {
+    use Method as M;
+    vec![
+        route(M::POST, "/v1/track", collector::track),
+        route(M::POST, "/v1/page", collector::page),
+        route(M::POST, "/v1/screen", collector::screen),
+        route(M::POST, "/v1/identify", collector::identify),
+        route(M::POST, "/v1/alias", collector::alias),
+        route(M::POST, "/v1/group", collector::group),
+        route(M::POST, "/v1/batch", collector::batch),
+        route(M::POST, "/v1/import", collector::import),
+        route(M::POST, "/oauth2/token", native::token),
+        route(M::POST, "/v1/openrtb/bid-request", openrtb::bid_request),
+        route(M::GET, "/v1/people/{identifier}", native::person),
+        route(
+            M::GET,
+            "/v1/people/{identifier}/recommendations",
+            recommend::person_recommendations,
+        ),
+        route(
+            M::GET,
+            "/v1/people/{identifier}/audiences",
+            native::person_audiences,
+        ),
+        route(M::GET, "/v1/audiences", native::list_audiences),
+        route(M::POST, "/v1/audiences", native::create_audience),
+        route(
+            M::POST,
+            "/v1/audiences/estimate-size",
+            native::estimate_size,
+        ),
+        route(M::GET, "/v1/audiences/overlap", native::overlap),
+        route(M::GET, "/v1/audiences/{id}", native::get_audience),
+        route(M::PUT, "/v1/audiences/{id}", native::update_audience),
+        route(M::PATCH, "/v1/audiences/{id}", native::update_audience),
+        route(M::DELETE, "/v1/audiences/{id}", native::delete_audience),
+        route(M::GET, "/v1/audiences/{id}/size", native::audience_size),
+        route(
+            M::GET,
+            "/v1/audiences/{id}/members",
+            native::audience_members,
+        ),
+        route(
+            M::GET,
+            "/v1/audiences/{id}/history",
+            native::audience_history,
+        ),
+        route(
+            M::GET,
+            "/v1/audiences/{id}/explain/{person}",
+            native::explain,
+        ),
+        route(M::GET, "/healthz", metrics::healthz),
+        route(M::GET, "/metrics", metrics::render),
+        route(M::GET, "/openapi.json", openapi::openapi_json),
+    ]
+}
+
+/// The (method, path template) of every route outside the Criteo API.
+pub fn routes() -> Vec<(Method, &'static str)> {
+    table().into_iter().map(|(m, p, _)| (m, p)).collect()
+}
+
 /// The application's routes.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/v1/track", post(collector::track))
-        .route("/v1/page", post(collector::page))
-        .route("/v1/screen", post(collector::screen))
-        .route("/v1/identify", post(collector::identify))
-        .route("/v1/alias", post(collector::alias))
-        .route("/v1/group", post(collector::group))
-        .route("/v1/batch", post(collector::batch))
-        .route("/v1/import", post(collector::batch))
-        .route("/oauth2/token", post(native::token))
-        .route("/v1/openrtb/bid-request", post(openrtb::bid_request))
-        .route("/v1/people/{identifier}", get(native::person))
-        .route(
-            "/v1/people/{identifier}/recommendations",
-            get(recommend::person_recommendations),
-        )
-        .route(
-            "/v1/people/{identifier}/audiences",
-            get(native::person_audiences),
-        )
-        .route(
-            "/v1/audiences",
-            get(native::list_audiences).post(native::create_audience),
-        )
-        .route("/v1/audiences/estimate-size", post(native::estimate_size))
-        .route("/v1/audiences/overlap", get(native::overlap))
-        .route(
-            "/v1/audiences/{id}",
-            get(native::get_audience)
-                .put(native::update_audience)
-                .patch(native::update_audience)
-                .delete(native::delete_audience),
-        )
-        .route("/v1/audiences/{id}/size", get(native::audience_size))
-        .route("/v1/audiences/{id}/members", get(native::audience_members))
-        .route("/v1/audiences/{id}/history", get(native::audience_history))
-        .route("/v1/audiences/{id}/explain/{person}", get(native::explain))
-        .route(
-            "/healthz",
-            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-        )
-        .route("/metrics", get(metrics::render))
-        .merge(criteo::router())
+    let mut app = Router::new();
+    for (_, path, handler) in table() {
+        app = app.route(path, handler);
+    }
+    app.merge(criteo::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(RequestDecompressionLayer::new())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 

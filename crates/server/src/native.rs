@@ -59,6 +59,21 @@ fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
 }
 
 /// `POST /oauth2/token`: client credentials (form or JSON body, or Basic auth) → bearer token.
+#[utoipa::path(
+    post,
+    path = "/oauth2/token",
+    tag = "auth",
+    request_body(description = "Client credentials, form-encoded or JSON (or as Basic auth)", content(
+        (crate::openapi::TokenRequest = "application/x-www-form-urlencoded"),
+        (crate::openapi::TokenRequest = "application/json")
+    )),
+    responses(
+        (status = 200, description = "A bearer token", body = crate::openapi::TokenResponse),
+        (status = 400, description = "Invalid request; `field` names what is wrong", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+    ),
+    security((), ("adminBasic" = []))
+)]
 pub async fn token(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -107,6 +122,18 @@ fn audience_json(a: &SavedAudience) -> Value {
 }
 
 /// `GET /v1/people/{identifier}/audiences`: the hot path.
+#[utoipa::path(
+    get,
+    path = "/v1/people/{identifier}/audiences",
+    tag = "people",
+    params(("identifier" = String, Path, description = "Any identifier: userId, anonymousId, device id, email, SHA-256 of an email, or kind:value")),
+    responses(
+        (status = 200, description = "The person's audiences", body = crate::openapi::PersonAudiences),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such person or audience", body = crate::openapi::ErrorBody),
+    ),
+    security(("adminBearer" = []), ("adminBasic" = []))
+)]
 pub async fn person_audiences(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -149,6 +176,19 @@ fn parse_now(q: &Option<String>) -> Result<i64, ApiError> {
 }
 
 /// `GET /v1/people/{identifier}`: the profile.
+#[utoipa::path(
+    get,
+    path = "/v1/people/{identifier}",
+    tag = "people",
+    params(("identifier" = String, Path, description = "Any identifier: userId, anonymousId, device id, email, SHA-256 of an email, or kind:value"), ("now" = Option<String>, Query, description = "Evaluate at this RFC 3339 time instead of now")),
+    responses(
+        (status = 200, description = "The person's profile: identifiers, traits, aggregates, recent activity", body = Object),
+        (status = 400, description = "Invalid request; `field` names what is wrong", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such person or audience", body = crate::openapi::ErrorBody),
+    ),
+    security(("adminBearer" = []), ("adminBasic" = []))
+)]
 pub async fn person(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -248,6 +288,16 @@ async fn body_bytes(body: Body) -> Result<axum::body::Bytes, ApiError> {
 }
 
 /// `GET /v1/audiences`.
+#[utoipa::path(
+    get,
+    path = "/v1/audiences",
+    tag = "audiences",
+    responses(
+        (status = 200, description = "The saved audiences with their sizes", body = crate::openapi::AudienceList),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+    ),
+    security(("adminBearer" = []), ("adminBasic" = []))
+)]
 pub async fn list_audiences(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -276,6 +326,20 @@ fn saved(adv: &Advertiser, id: &str) -> Result<SavedAudience, ApiError> {
 }
 
 /// `POST /v1/audiences`.
+#[utoipa::path(
+    post,
+    path = "/v1/audiences",
+    tag = "audiences",
+    request_body = crate::openapi::DefinitionBody,
+    responses(
+        (status = 201, description = "Created, with its size", body = crate::openapi::AudienceSummary),
+        (status = 400, description = "Invalid request; `field` names what is wrong", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+        (status = 413, description = "Body over 1 MB", body = crate::openapi::ErrorBody),
+        (status = 422, description = "The rule cannot be evaluated", body = crate::openapi::ErrorBody),
+    ),
+    security(("adminBearer" = []), ("adminBasic" = []))
+)]
 pub async fn create_audience(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -303,6 +367,18 @@ pub async fn create_audience(
 }
 
 /// `GET /v1/audiences/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/audiences/{id}",
+    tag = "audiences",
+    params(("id" = String, Path, description = "The audience id")),
+    responses(
+        (status = 200, description = "The audience with its definition and rule", body = crate::openapi::AudienceDetail),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such person or audience", body = crate::openapi::ErrorBody),
+    ),
+    security(("adminBearer" = []), ("adminBasic" = []))
+)]
 pub async fn get_audience(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -322,6 +398,21 @@ pub async fn get_audience(
 }
 
 /// `PUT|PATCH /v1/audiences/{id}`.
+#[utoipa::path(
+    method(put, patch),
+    path = "/v1/audiences/{id}",
+    tag = "audiences",
+    params(("id" = String, Path, description = "The audience id")),
+    request_body = crate::openapi::DefinitionBody,
+    responses(
+        (status = 200, description = "Updated", body = crate::openapi::AudienceSummary),
+        (status = 400, description = "Invalid request; `field` names what is wrong", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such person or audience", body = crate::openapi::ErrorBody),
+        (status = 422, description = "The rule cannot be evaluated", body = crate::openapi::ErrorBody),
+    ),
+    security(("adminBearer" = []), ("adminBasic" = []))
+)]
 pub async fn update_audience(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -344,6 +435,18 @@ pub async fn update_audience(
 }
 
 /// `DELETE /v1/audiences/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/v1/audiences/{id}",
+    tag = "audiences",
+    params(("id" = String, Path, description = "The audience id")),
+    responses(
+        (status = 200, description = "Deleted: `{\"deleted\": id}`", body = Object),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such person or audience", body = crate::openapi::ErrorBody),
+    ),
+    security(("adminBearer" = []), ("adminBasic" = []))
+)]
 pub async fn delete_audience(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -361,6 +464,19 @@ fn rule_of(a: &SavedAudience) -> Result<Rule, ApiError> {
 }
 
 /// `GET /v1/audiences/{id}/size?now=`.
+#[utoipa::path(
+    get,
+    path = "/v1/audiences/{id}/size",
+    tag = "audiences",
+    params(("id" = String, Path, description = "The audience id"), ("now" = Option<String>, Query, description = "Evaluate at this RFC 3339 time instead of now")),
+    responses(
+        (status = 200, description = "Members at `now`", body = crate::openapi::SizeBody),
+        (status = 400, description = "Invalid request; `field` names what is wrong", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such person or audience", body = crate::openapi::ErrorBody),
+    ),
+    security(("adminBearer" = []), ("adminBasic" = []))
+)]
 pub async fn audience_size(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -378,6 +494,20 @@ pub async fn audience_size(
 }
 
 /// `POST /v1/audiences/estimate-size`: the size of an unsaved definition (live preview).
+#[utoipa::path(
+    post,
+    path = "/v1/audiences/estimate-size",
+    tag = "audiences",
+    params(("now" = Option<String>, Query, description = "Evaluate at this RFC 3339 time instead of now")),
+    request_body = crate::openapi::DefinitionBody,
+    responses(
+        (status = 200, description = "The size of the unsaved definition", body = crate::openapi::SizeBody),
+        (status = 400, description = "Invalid request; `field` names what is wrong", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+        (status = 422, description = "The rule cannot be evaluated", body = crate::openapi::ErrorBody),
+    ),
+    security(("adminBearer" = []), ("adminBasic" = []))
+)]
 pub async fn estimate_size(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -404,6 +534,22 @@ pub struct MembersQuery {
 }
 
 /// `GET /v1/audiences/{id}/members?format=csv|ndjson`: every member, streamed.
+#[utoipa::path(
+    get,
+    path = "/v1/audiences/{id}/members",
+    tag = "audiences",
+    params(("id" = String, Path, description = "The audience id"), ("now" = Option<String>, Query, description = "Evaluate at this RFC 3339 time instead of now"), ("format" = Option<String>, Query, description = "`csv` (default) or `ndjson`")),
+    responses(
+        (status = 200, description = "Every member, streamed: CSV `person,primary_id,user_id,anonymous_ids,email_sha256` or NDJSON", content(
+            (String = "text/csv"),
+            (String = "application/x-ndjson")
+        )),
+        (status = 400, description = "Invalid request; `field` names what is wrong", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such person or audience", body = crate::openapi::ErrorBody),
+    ),
+    security(("adminBearer" = []), ("adminBasic" = []))
+)]
 pub async fn audience_members(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -504,6 +650,19 @@ pub struct OverlapQuery {
 }
 
 /// `GET /v1/audiences/overlap?a=&b=`.
+#[utoipa::path(
+    get,
+    path = "/v1/audiences/overlap",
+    tag = "audiences",
+    params(("a" = String, Query, description = "An audience id"), ("b" = String, Query, description = "Another audience id"), ("now" = Option<String>, Query, description = "Evaluate at this RFC 3339 time instead of now")),
+    responses(
+        (status = 200, description = "Sizes of both, their intersection and Jaccard index", body = crate::openapi::Overlap),
+        (status = 400, description = "Invalid request; `field` names what is wrong", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such person or audience", body = crate::openapi::ErrorBody),
+    ),
+    security(("adminBearer" = []), ("adminBasic" = []))
+)]
 pub async fn overlap(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -525,6 +684,18 @@ pub async fn overlap(
 }
 
 /// `GET /v1/audiences/{id}/history`.
+#[utoipa::path(
+    get,
+    path = "/v1/audiences/{id}/history",
+    tag = "audiences",
+    params(("id" = String, Path, description = "The audience id")),
+    responses(
+        (status = 200, description = "Entries and exits", body = crate::openapi::HistoryBody),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such person or audience", body = crate::openapi::ErrorBody),
+    ),
+    security(("adminBearer" = []), ("adminBasic" = []))
+)]
 pub async fn audience_history(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -543,6 +714,19 @@ pub async fn audience_history(
 }
 
 /// `GET /v1/audiences/{id}/explain/{person}`.
+#[utoipa::path(
+    get,
+    path = "/v1/audiences/{id}/explain/{person}",
+    tag = "audiences",
+    params(("id" = String, Path, description = "The audience id"), ("person" = String, Path, description = "Any identifier of the person"), ("now" = Option<String>, Query, description = "Evaluate at this RFC 3339 time instead of now")),
+    responses(
+        (status = 200, description = "Why the person is (or is not) in the audience: the rule tree with each node's value", body = Object),
+        (status = 400, description = "Invalid request; `field` names what is wrong", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such person or audience", body = crate::openapi::ErrorBody),
+    ),
+    security(("adminBearer" = []), ("adminBasic" = []))
+)]
 pub async fn explain(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

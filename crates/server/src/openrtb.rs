@@ -60,6 +60,20 @@ pub struct BidQuery {
 }
 
 /// `POST /v1/openrtb/bid-request?recommendations=N`: the request back with `user.data[]` filled.
+#[utoipa::path(
+    post,
+    path = "/v1/openrtb/bid-request",
+    tag = "openrtb",
+    params(("recommendations" = Option<u32>, Query, description = "How many recommended products to add in the ext (0 = none, default 5)")),
+    request_body(content = Object, description = "An OpenRTB 2.6 BidRequest (at most 256 KB); the person is found by user.id, user.buyeruid, user.eids or device.ifa"),
+    responses(
+        (status = 200, description = "The same BidRequest with `user.data[]` filled (audience segments, IAB Audience Taxonomy segments with `ext.segtax`, recommended products in `ext`)", body = Object),
+        (status = 400, description = "Invalid request; `field` names what is wrong", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+        (status = 413, description = "Body over 256 KB", body = crate::openapi::ErrorBody),
+    ),
+    security(("adminBearer" = []), ("adminBasic" = []))
+)]
 pub async fn bid_request(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

@@ -114,6 +114,19 @@ pub struct RecsQuery {
 }
 
 /// `GET /v1/people/{identifier}/recommendations`.
+#[utoipa::path(
+    get,
+    path = "/v1/people/{identifier}/recommendations",
+    tag = "people",
+    params(("identifier" = String, Path, description = "Any identifier: userId, anonymousId, device id, email, SHA-256 of an email, or kind:value"), ("n" = Option<u32>, Query, description = "How many products, 1 to 100 (default 5)", minimum = 1, maximum = 100), ("now" = Option<String>, Query, description = "Evaluate at this RFC 3339 time instead of now")),
+    responses(
+        (status = 200, description = "Recommended products, best first", body = crate::openapi::Recommendations),
+        (status = 400, description = "Invalid request; `field` names what is wrong", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such person or audience", body = crate::openapi::ErrorBody),
+    ),
+    security(("adminBearer" = []), ("adminBasic" = []))
+)]
 pub async fn person_recommendations(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

@@ -1,0 +1,455 @@
+//! `/openapi.json` and `/metrics` over real HTTP: every route of the router is documented (and
+//! every documented operation is served), and the Prometheus text counts what was sent.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use audex_engine::{Credentials, Engine, EngineOptions};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+struct Server {
+    base: String,
+    a: Credentials,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(Engine::open(dir.path(), EngineOptions::default()).unwrap());
+    let a = engine.create_advertiser("shop-a", 0).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (tx, rx) = tokio::sync::oneshot::channel::<SocketAddr>();
+    tokio::spawn(async move {
+        audex_server::serve(
+            engine,
+            "127.0.0.1:0".parse().unwrap(),
+            async {
+                let _ = stopped.await;
+            },
+            move |addr| {
+                let _ = tx.send(addr);
+            },
+        )
+        .await
+        .unwrap();
+    });
+    let addr = rx.await.unwrap();
+    Server {
+        base: format!("http://{addr}"),
+        a,
+        _dir: dir,
+        _stop: stop,
+    }
+}
+
+/// Routes anyone may call.
+const PUBLIC: [&str; 4] = ["/healthz", "/metrics", "/openapi.json", "/oauth2/token"];
+
+/// A concrete path for a template (`{x}` → `x-value`).
+fn concrete(template: &str) -> String {
+    template
+        .split('/')
+        .map(|seg| {
+            if seg.starts_with('{') && seg.ends_with('}') {
+                format!("{}-value", &seg[1..seg.len() - 1])
+            } else {
+                seg.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Whether a response is the router's own "no such route" or "no such method" answer.
+async fn unrouted(r: reqwest::Response) -> Option<String> {
+    let status = r.status();
+    let body = r.text().await.unwrap_or_default();
+    let no_route = status == StatusCode::NOT_FOUND && body.contains("no such endpoint");
+    (no_route || status == StatusCode::METHOD_NOT_ALLOWED).then(|| format!("{status} {body}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_is_in_the_openapi_document() {
+    let s = start().await;
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!("{}/openapi.json", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let spec: Value = r.json().await.unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+    let schemes = &spec["components"]["securitySchemes"];
+    assert_eq!(schemes["writeKey"]["scheme"], "basic");
+    assert_eq!(schemes["adminBasic"]["scheme"], "basic");
+    assert_eq!(schemes["adminBearer"]["scheme"], "bearer");
+    let event = &spec["components"]["schemas"]["SegmentEvent"]["properties"];
+    assert!(
+        event["type"].is_object() && event["userId"].is_object(),
+        "{event}"
+    );
+
+    // Router → document: each route has an operation with responses, and auth where needed.
+    let routes = audex_server::routes();
+    assert!(routes.len() >= 25, "{routes:?}");
+    let mut missing = Vec::new();
+    for (method, path) in &routes {
+        let op = &spec["paths"][*path][method.as_str().to_lowercase()];
+        if !op.is_object() {
+            missing.push(format!("{method} {path}"));
+            continue;
+        }
+        assert!(
+            op["responses"]
+                .as_object()
+                .is_some_and(|m| m.keys().any(|k| k.starts_with('2'))),
+            "{method} {path} documents no success response"
+        );
+        assert!(
+            op["description"].is_string() || op["summary"].is_string(),
+            "{method} {path} has no description"
+        );
+        if !PUBLIC.contains(path) {
+            let security = op["security"].as_array().cloned().unwrap_or_default();
+            assert!(
+                !security.is_empty(),
+                "{method} {path} documents no security requirement"
+            );
+            for req in &security {
+                for name in req.as_object().unwrap().keys() {
+                    assert!(schemes[name].is_object(), "{method} {path}: scheme {name}");
+                }
+            }
+        }
+        for (name, param) in op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "path")
+            .map(|p| (p["name"].as_str().unwrap(), p))
+        {
+            assert!(
+                path.contains(&format!("{{{name}}}")),
+                "{method} {path}: {param}"
+            );
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes served but missing from /openapi.json (annotate the handler with #[utoipa::path] and list it in openapi::ApiDoc): {missing:?}"
+    );
+
+    // Every $ref resolves.
+    let text = spec.to_string();
+    for part in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = &part[..part.find('"').unwrap()];
+        assert!(
+            spec["components"]["schemas"][name].is_object(),
+            "dangling $ref {name}"
+        );
+    }
+
+    // Document → router: every documented operation is served, and every other method of a
+    // documented path is refused with 405 (an undocumented method fails here).
+    let mut problems = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            let documented = item[method].is_object();
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let r = http
+                .request(m, format!("{}{}", s.base, concrete(path)))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            match (documented, unrouted(r).await) {
+                (true, Some(answer)) => {
+                    problems.push(format!("{method} {path} documented, not served: {answer}"))
+                }
+                (false, None) => problems.push(format!(
+                    "{method} {path} served ({status}) but not documented"
+                )),
+                _ => {}
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// The samples of an exposition: `name{labels}` → value.
+fn parse(text: &str) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        let v: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("bad value: {line}"));
+        assert!(
+            out.insert(series.to_string(), v).is_none(),
+            "duplicate series {series}"
+        );
+    }
+    out
+}
+
+fn get(samples: &BTreeMap<String, f64>, series: &str) -> f64 {
+    samples.get(series).copied().unwrap_or(0.0)
+}
+
+/// Checks every histogram: buckets non-decreasing in `le`, `+Inf` equal to `_count`.
+fn check_histograms(samples: &BTreeMap<String, f64>) -> usize {
+    let mut groups: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for (series, v) in samples {
+        let Some((name, labels)) = series.split_once("_bucket{") else {
+            continue;
+        };
+        let labels = labels.trim_end_matches('}');
+        let (rest, le) = labels.rsplit_once("le=\"").unwrap();
+        let le = le.trim_end_matches('"');
+        let le: f64 = if le == "+Inf" {
+            f64::INFINITY
+        } else {
+            le.parse().unwrap()
+        };
+        let rest = rest.trim_end_matches(',');
+        let key = if rest.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name}{{{rest}}}")
+        };
+        groups.entry(key).or_default().push((le, *v));
+    }
+    for (key, mut buckets) in groups.clone() {
+        buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert!(
+            buckets.windows(2).all(|w| w[0].1 <= w[1].1),
+            "{key}: buckets not monotone {buckets:?}"
+        );
+        let count_key = match key.split_once('{') {
+            Some((n, l)) => format!("{n}_count{{{l}"),
+            None => format!("{key}_count"),
+        };
+        assert_eq!(
+            buckets.last().unwrap(),
+            &(f64::INFINITY, get(samples, &count_key)),
+            "{key}: +Inf bucket differs from {count_key}"
+        );
+        assert!(buckets.len() > 5, "{key}: only {} buckets", buckets.len());
+    }
+    groups.len()
+}
+
+async fn scrape(http: &reqwest::Client, s: &Server) -> BTreeMap<String, f64> {
+    let r = http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    parse(&r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_the_traffic() {
+    let s = start().await;
+    let http = reqwest::Client::new();
+    let before = scrape(&http, &s).await;
+    assert_eq!(get(&before, "audex_events_ingested_total"), 0.0);
+
+    let now = chrono::Utc::now().to_rfc3339();
+    let ev = |i: usize, user: &str| {
+        json!({"event": "Product Added", "userId": user, "messageId": format!("m-{i}"),
+               "timestamp": now, "properties": {"product_id": "p1", "price": 5}})
+    };
+    let wk = |rb: reqwest::RequestBuilder| rb.basic_auth(&s.a.write_key, Some(""));
+    for (i, user) in ["ann", "bob", "cat"].iter().enumerate() {
+        let r = wk(http.post(format!("{}/v1/track", s.base)))
+            .json(&ev(i, user))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    // A batch with two good events and one refused (no userId or anonymousId).
+    let r = wk(http.post(format!("{}/v1/batch", s.base)))
+        .json(&json!({"batch": [
+            {"type": "track", "event": "Product Viewed", "userId": "dan", "messageId": "b-1", "timestamp": now},
+            {"type": "track", "event": "Product Viewed", "messageId": "b-2", "timestamp": now},
+            {"type": "track", "event": "Product Viewed", "userId": "ann", "messageId": "b-3", "timestamp": now},
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Malformed JSON, an unknown write key, and a duplicate.
+    let r = wk(http.post(format!("{}/v1/track", s.base)))
+        .header("content-type", "application/json")
+        .body("{\"event\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = http
+        .post(format!("{}/v1/track", s.base))
+        .basic_auth("no-such-key", Some(""))
+        .json(&ev(9, "eve"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = wk(http.post(format!("{}/v1/track", s.base)))
+        .json(&ev(0, "ann"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // An audience, then lookups.
+    let admin = |rb: reqwest::RequestBuilder| {
+        rb.basic_auth(&s.a.client_id, Some(s.a.client_secret.as_str()))
+    };
+    let r = admin(http.post(format!("{}/v1/audiences", s.base)))
+        .json(&json!({"name": "adders", "rule": "product_added within 30d"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let audience: Value = r.json().await.unwrap();
+    let audience_id = audience["id"].as_str().unwrap().to_string();
+    const LOOKUPS: usize = 7;
+    for i in 0..LOOKUPS {
+        let who = ["ann", "bob", "nobody"][i % 3];
+        let r = admin(http.get(format!("{}/v1/people/{who}/audiences", s.base)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            if who == "nobody" {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::OK
+            }
+        );
+    }
+    let r = http
+        .get(format!("{}/no/such/path", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    let after = scrape(&http, &s).await;
+    // Totals: 3 tracks + 2 batch events stored, 1 duplicate, 1 refused event.
+    assert_eq!(get(&after, "audex_events_ingested_total"), 5.0);
+    assert_eq!(get(&after, "audex_events_duplicate_total"), 1.0);
+    assert_eq!(get(&after, "audex_events_rejected_total"), 1.0);
+    for (series, want) in [
+        ("audex_collector_ingested_total{endpoint=\"track\"}", 3.0),
+        ("audex_collector_ingested_total{endpoint=\"batch\"}", 2.0),
+        (
+            "audex_collector_rejected_total{endpoint=\"batch\",reason=\"invalid_event\"}",
+            1.0,
+        ),
+        (
+            "audex_collector_rejected_total{endpoint=\"track\",reason=\"invalid_json\"}",
+            1.0,
+        ),
+        (
+            "audex_collector_rejected_total{endpoint=\"track\",reason=\"unauthorized\"}",
+            1.0,
+        ),
+    ] {
+        assert_eq!(get(&after, series), want, "{series}");
+        assert!(get(&after, series) > get(&before, series), "{series}");
+    }
+    // Histograms: monotone, +Inf = _count; counts equal the requests made.
+    assert!(check_histograms(&before) >= 2);
+    assert!(check_histograms(&after) >= 6);
+    let route = |m: &str, r: &str| format!("method=\"{m}\",route=\"{r}\"");
+    let lookups = route("GET", "/v1/people/{identifier}/audiences");
+    assert_eq!(
+        get(
+            &after,
+            &format!("audex_http_request_duration_seconds_count{{{lookups}}}")
+        ),
+        LOOKUPS as f64
+    );
+    assert_eq!(
+        get(
+            &after,
+            &format!("audex_http_requests_total{{{lookups},status=\"2xx\"}}")
+        ),
+        (LOOKUPS - LOOKUPS / 3) as f64
+    );
+    assert_eq!(
+        get(
+            &after,
+            &format!("audex_http_requests_total{{{lookups},status=\"4xx\"}}")
+        ),
+        (LOOKUPS / 3) as f64
+    );
+    let track = route("POST", "/v1/track");
+    assert_eq!(
+        get(
+            &after,
+            &format!("audex_http_request_duration_seconds_count{{{track}}}")
+        ),
+        6.0
+    );
+    assert_eq!(
+        get(
+            &after,
+            &format!(
+                "audex_http_request_duration_seconds_count{{{}}}",
+                route("GET", "/metrics")
+            )
+        ),
+        1.0,
+        "the first scrape"
+    );
+    assert_eq!(
+        get(
+            &after,
+            &format!(
+                "audex_http_requests_total{{{},status=\"4xx\"}}",
+                route("GET", "unmatched")
+            )
+        ),
+        1.0
+    );
+    assert_eq!(get(&after, "audex_ingest_request_seconds_count"), 5.0);
+    assert_eq!(get(&after, "audex_lookup_request_seconds_count"), 5.0);
+    // Gauges: audience size and people.
+    let adv = s.a.advertiser_id.as_str();
+    assert_eq!(
+        get(
+            &after,
+            &format!("audex_audience_members{{advertiser=\"{adv}\",audience=\"{audience_id}\"}}")
+        ),
+        3.0
+    );
+    assert_eq!(
+        get(&after, &format!("audex_people{{advertiser=\"{adv}\"}}")),
+        4.0
+    );
+}
