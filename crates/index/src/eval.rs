@@ -97,12 +97,25 @@ fn par_filter(
     keep: &(dyn Fn(PersonId, &Profile) -> Result<bool, EvalError> + Sync),
 ) -> Result<RoaringBitmap, EvalError> {
     let ids: Vec<PersonId> = candidates.iter().collect();
+    let profiles = &ctx.store.profiles;
     let kept: Vec<Vec<PersonId>> = ids
         .par_chunks(4096)
         .map(|chunk| {
             let mut out = Vec::with_capacity(chunk.len());
-            for &person in chunk {
-                if let Some(p) = ctx.store.profiles.get(person as usize)
+            for (i, &person) in chunk.iter().enumerate() {
+                // Refinement is bound by memory latency (each person's entries live in their
+                // own allocation): fetch the profile two steps ahead of its entries, and the
+                // entries ahead of their use, so the loads overlap.
+                if let Some(&ahead) = chunk.get(i + 2 * PREFETCH_DISTANCE) {
+                    prefetch(profiles.get(ahead as usize));
+                }
+                if let Some(p) = chunk
+                    .get(i + PREFETCH_DISTANCE)
+                    .and_then(|&a| profiles.get(a as usize))
+                {
+                    prefetch_entries(&p.entries);
+                }
+                if let Some(p) = profiles.get(person as usize)
                     && keep(person, p)?
                 {
                     out.push(person);
@@ -112,6 +125,39 @@ fn par_filter(
         })
         .collect::<Result<_, EvalError>>()?;
     Ok(RoaringBitmap::from_sorted_iter(kept.into_iter().flatten()).unwrap_or_default())
+}
+
+/// How many candidates ahead of the one being checked its entries are fetched.
+const PREFETCH_DISTANCE: usize = 8;
+
+/// Hints the CPU to bring the cache line holding `value` closer (no effect elsewhere than
+/// x86-64; never faults, whatever the address).
+#[inline(always)]
+fn prefetch<T>(value: Option<&T>) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v) = value {
+        // SAFETY: a prefetch is only a hint; it reads nothing into the program and cannot
+        // fault, and the pointer comes from a live reference.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                (v as *const T).cast::<i8>(),
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
+
+/// Prefetches the newest entries of a history (windows end at `now`, so scans read the tail)
+/// and the middle one, where the binary search for the window start begins.
+#[inline(always)]
+fn prefetch_entries(entries: &[u64]) {
+    const PER_LINE: usize = 8;
+    prefetch(entries.get(entries.len() / 2));
+    let tail = entries.len().saturating_sub(4 * PER_LINE);
+    for i in (tail..entries.len()).step_by(PER_LINE) {
+        prefetch(entries.get(i));
+    }
 }
 
 /// Keeps the candidates for which the per-person predicate holds.
@@ -271,14 +317,40 @@ fn eval_pred(
                 Ok(share_matches(num, den, b.min_score))
             })?
         }
+        Predicate::PriceRange(r) if r.category.is_none() => {
+            let facts = index.facts.get(ctx.store, now_day);
+            let mut wanted = [false; 4];
+            for &b in &r.ranges {
+                wanted[1 + b as usize] = true;
+            }
+            select(universe, |p| {
+                facts
+                    .band
+                    .get(p as usize)
+                    .is_some_and(|&code| wanted[usize::from(code.min(3))])
+            })
+        }
         Predicate::PriceRange(r) => {
-            let kinds = [
-                audex_model::EventKind::ProductViewed as u32,
-                audex_model::EventKind::ProductAdded as u32,
-                audex_model::EventKind::OrderCompleted as u32,
-            ];
             let lo = now_day.saturating_sub(PRICE_RANGE_DAYS);
-            let candidates = index.event_days(&kinds, None, lo, now_day) & universe;
+            // The band is the tier of one of the person's products (a lower median), so only
+            // people with a product of a wanted tier can match; without a category, those
+            // whose products in the window are all of wanted tiers match for certain.
+            let wanted = |t: PriceTier| r.ranges.iter().any(|&b| band_tier(b) == t);
+            let mut has_wanted = RoaringBitmap::new();
+            let mut has_other = RoaringBitmap::new();
+            for t in [PriceTier::Low, PriceTier::Medium, PriceTier::High] {
+                let people = index.tier_between(t as usize, lo, now_day) & universe;
+                if wanted(t) {
+                    has_wanted |= people;
+                } else {
+                    has_other |= people;
+                }
+            }
+            let (certain, candidates) = if r.category.is_none() {
+                (&has_wanted - &has_other, has_wanted & has_other)
+            } else {
+                (RoaringBitmap::new(), has_wanted)
+            };
             let tiers = LazyPropsets::new(ctx, |id| {
                 let set = sets.get(id);
                 if r.category.is_some_and(|c| !in_category(ctx, set, c)) {
@@ -297,12 +369,11 @@ fn eval_pred(
                 4 => Some(PriceTier::High),
                 _ => None,
             };
-            par_filter(ctx, &candidates, &|_, p| {
-                Ok(
-                    price_band_by(p, now_day, &tier_of)
-                        .is_some_and(|band| r.ranges.contains(&band)),
-                )
-            })?
+            certain
+                | par_filter(ctx, &candidates, &|_, p| {
+                    Ok(price_band_by(p, now_day, &tier_of)
+                        .is_some_and(|band| r.ranges.contains(&band)))
+                })?
         }
         Predicate::Season(s) => match season_year(s, now_day) {
             Some(y) => index
@@ -363,14 +434,31 @@ fn eval_pred(
             Some(rule) => eval_rule(ctx, index, rule, now_day, universe, depth + 1)?,
         },
         Predicate::ModelScore(m) => return Err(EvalError::ModelUnavailable(m.model.clone())),
-        // Only people with an order in the window can have buying power.
-        Predicate::BuyingPower(_) => {
-            let lo = now_day.saturating_sub(crate::person::BUYING_POWER_DAYS);
-            let order = audex_model::EventKind::OrderCompleted as u32;
-            let candidates = index.event_days(&[order], None, lo, now_day) & universe;
+        // The spend column gives both the quartiles (over the same people and values as the
+        // per-person path's) and each person's level.
+        Predicate::BuyingPower(b) => {
+            let facts = index.facts.get(ctx.store, now_day);
+            let [q1, q2, q3] = crate::quartiles(facts.spend.iter().copied());
+            let wanted = |s: f64| {
+                s > 0.0
+                    && b.levels.contains(&if s < q1 {
+                        audex_rules::BuyingPowerLevel::Low
+                    } else if s < q2 {
+                        audex_rules::BuyingPowerLevel::Medium
+                    } else if s < q3 {
+                        audex_rules::BuyingPowerLevel::High
+                    } else {
+                        audex_rules::BuyingPowerLevel::VeryHigh
+                    })
+            };
+            select(universe, |p| {
+                facts.spend.get(p as usize).is_some_and(|&s| wanted(s))
+            })
+        }
+        Predicate::GeoRadius(g) => {
+            let candidates = geo_candidates(index, g) & universe;
             refine(ctx, &candidates, pred, now_day, depth)?
         }
-        Predicate::GeoRadius(_) => refine(ctx, &(&index.located & universe), pred, now_day, depth)?,
         Predicate::Age(_) => refine(ctx, &(&index.aged & universe), pred, now_day, depth)?,
         Predicate::Income(i) => {
             let parts: Vec<&RoaringBitmap> = i
@@ -395,10 +483,49 @@ fn eval_pred(
     })
 }
 
+/// The people of `set` for which `keep` holds (a scan of a dense column, in parallel).
+fn select(set: &RoaringBitmap, keep: impl Fn(PersonId) -> bool + Sync) -> RoaringBitmap {
+    let ids: Vec<PersonId> = set.iter().collect();
+    let kept: Vec<Vec<PersonId>> = ids
+        .par_chunks(1 << 16)
+        .map(|c| c.iter().copied().filter(|&p| keep(p)).collect())
+        .collect();
+    RoaringBitmap::from_sorted_iter(kept.into_iter().flatten()).unwrap_or_default()
+}
+
+/// The catalog tier a price band stands for.
+fn band_tier(b: audex_rules::PriceBand) -> PriceTier {
+    match b {
+        audex_rules::PriceBand::Low => PriceTier::Low,
+        audex_rules::PriceBand::Medium => PriceTier::Medium,
+        audex_rules::PriceBand::High => PriceTier::High,
+    }
+}
+
 /// Whether `score >= min_score` holds for a share of 0 (then anyone with product events in the
 /// window matches, not only people with an event of the category or brand).
 fn zero_share_passes(min_score: Option<f32>) -> bool {
     min_score.is_some_and(|m| share_matches(0, 1, Some(m)))
+}
+
+/// People whose cells can reach one of the circles (everyone located when a circle is too
+/// large to cover).
+fn geo_candidates(index: &Index, g: &audex_rules::GeoRadius) -> RoaringBitmap {
+    let mut cells: Vec<u64> = Vec::new();
+    for c in &g.points {
+        match crate::geo::cover(c, g.radius_km) {
+            Some(cover) => cells.extend(cover),
+            None => return index.located.clone(),
+        }
+    }
+    cells.sort_unstable();
+    cells.dedup();
+    union(
+        cells
+            .iter()
+            .filter_map(|c| index.geo_cells.get(c))
+            .collect(),
+    )
 }
 
 /// People with a product event (view, add, order) in the last `within_days` days.

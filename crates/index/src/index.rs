@@ -12,6 +12,13 @@ use audex_profile::{LINES_MARKER, PersonId, ProfileStore};
 use roaring::RoaringBitmap;
 use rustc_hash::FxHashMap;
 
+/// Entry names of the product events (view, add to cart, order) that carry a product.
+const PRODUCT_NAMES: [u32; 3] = [
+    audex_model::EventKind::ProductViewed as u32,
+    audex_model::EventKind::ProductAdded as u32,
+    audex_model::EventKind::OrderCompleted as u32,
+];
+
 /// Bitmap indexes of one advertiser's people.
 #[derive(Debug, Clone, Default)]
 pub struct Index {
@@ -27,16 +34,24 @@ pub struct Index {
     pub campaigns: FxHashMap<u32, RoaringBitmap>,
     /// IAB content category (value id) → people who read a publisher page of it.
     pub page_categories: FxHashMap<u32, RoaringBitmap>,
+    /// Price tier (Low, Medium, High) → day → people with a product event (view, add, order
+    /// or order line) of a product of that tier that day: exact, tiers are fixed per product.
+    pub tier_days: [BTreeMap<u32, RoaringBitmap>; 3],
     /// Season mark → people active in that season occurrence.
     pub seasons: FxHashMap<u16, RoaringBitmap>,
     /// People with a known location (candidates for geo predicates).
     pub located: RoaringBitmap,
+    /// H3 cell ([`crate::geo::CELL_RESOLUTION`]) → people located in it at some point (a
+    /// newer location may have moved them: candidates).
+    pub geo_cells: FxHashMap<u64, RoaringBitmap>,
     /// People with a declared birthday or age.
     pub aged: RoaringBitmap,
     /// Gender code → people who have declared it (a later declaration may differ: candidates).
     pub genders: [RoaringBitmap; 4],
     /// Income band code → people who have declared it (candidates).
     pub incomes: [RoaringBitmap; 5],
+    /// Price band and buying-power spend of every person on one day (computed on first use).
+    pub facts: crate::facts::FactsCache,
 }
 
 impl Index {
@@ -52,6 +67,7 @@ impl Index {
     /// Brings a person's index entries up to date after events were applied to them (and
     /// removes people merged into another from the live set).
     pub fn update_person(&mut self, store: &ProfileStore, person: PersonId) {
+        self.facts.update(store, person);
         if !store.identity.is_root(person) {
             self.live.remove(person);
             return;
@@ -77,6 +93,14 @@ impl Index {
                 continue;
             }
             let set = store.propsets.get(e.propset);
+            if let Some(t) = set.tier
+                && PRODUCT_NAMES.contains(&e.name)
+            {
+                self.tier_days[t as usize]
+                    .entry(e.day)
+                    .or_default()
+                    .insert(person);
+            }
             if let Some(c) = set.category {
                 self.categories.entry(c).or_default().insert(person);
             }
@@ -93,8 +117,11 @@ impl Index {
         for &mark in &profile.seasons {
             self.seasons.entry(mark).or_default().insert(person);
         }
-        if profile.location.is_some() {
+        if let Some(l) = profile.location {
             self.located.insert(person);
+            if let Some(cell) = crate::geo::cell_of(f64::from(l.lat), f64::from(l.lon)) {
+                self.geo_cells.entry(cell).or_default().insert(person);
+            }
         }
         let demo = &profile.demo;
         if demo.birthday.is_some() || demo.age.is_some() {
@@ -130,6 +157,15 @@ impl Index {
         union(parts)
     }
 
+    /// People with a product event of price tier `tier` (0 Low, 1 Medium, 2 High) on a day
+    /// in `lo..=hi`.
+    pub fn tier_between(&self, tier: usize, lo: u32, hi: u32) -> RoaringBitmap {
+        self.tier_days
+            .get(tier)
+            .map(|d| union(d.range(lo..=hi).map(|(_, b)| b).collect()))
+            .unwrap_or_default()
+    }
+
     /// Approximate heap bytes held by the bitmaps.
     pub fn heap_bytes(&self) -> usize {
         let maps = [
@@ -148,6 +184,17 @@ impl Index {
             + maps
                 .iter()
                 .flat_map(|m| m.values())
+                .map(RoaringBitmap::serialized_size)
+                .sum::<usize>()
+            + self
+                .tier_days
+                .iter()
+                .flat_map(|d| d.values())
+                .map(RoaringBitmap::serialized_size)
+                .sum::<usize>()
+            + self
+                .geo_cells
+                .values()
                 .map(RoaringBitmap::serialized_size)
                 .sum::<usize>()
             + self

@@ -11,6 +11,8 @@
 //! decide exactly. Time is an argument: nothing here reads the clock.
 
 pub mod eval;
+pub mod facts;
+pub mod geo;
 pub mod index;
 pub mod person;
 
@@ -84,20 +86,30 @@ impl<'a> Context<'a> {
 /// The buyers' spend (over the buying-power window ending on `now_day`) at ranks ⌊n/4⌋, ⌊n/2⌋,
 /// ⌊3n/4⌋ of the sorted spends of people with spend > 0.
 pub fn spend_quartiles(store: &ProfileStore, now_day: u32) -> [f64; 3] {
-    let mut spends: Vec<f64> = store
+    use rayon::prelude::*;
+    let lo = now_day.saturating_sub(person::BUYING_POWER_DAYS);
+    let spends: Vec<f64> = store
         .profiles
-        .iter()
+        .par_iter()
         .enumerate()
+        // Cheap tests on the profile itself first: only people with revenue in the window
+        // have a positive spend.
+        .filter(|(_, p)| p.revenue.last().is_some_and(|r| r.0 >= lo))
         .filter(|(i, _)| store.identity.is_root(*i as u32))
         .map(|(_, p)| person::buying_power_spend(p, now_day))
-        .filter(|s| *s > 0.0)
         .collect();
-    if spends.is_empty() {
+    quartiles(spends)
+}
+
+/// Quartiles (values at ranks ⌊n/4⌋, ⌊n/2⌋, ⌊3n/4⌋) of the positive spends; zeros if none.
+pub fn quartiles(spends: impl IntoIterator<Item = f64>) -> [f64; 3] {
+    let mut spends: Vec<f64> = spends.into_iter().filter(|s| *s > 0.0).collect();
+    let n = spends.len();
+    if n == 0 {
         return [0.0; 3];
     }
-    spends.sort_by(f64::total_cmp);
-    let n = spends.len();
-    [spends[n / 4], spends[n / 2], spends[(3 * n) / 4]]
+    let mut at = |rank: usize| *spends.select_nth_unstable_by(rank, f64::total_cmp).1;
+    [at(n / 4), at(n / 2), at((3 * n) / 4)]
 }
 
 #[cfg(test)]

@@ -323,6 +323,45 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    /// The real-time path: an index built on the first events and evaluated once (so its
+    /// per-day columns are cached), then kept current person by person as the rest arrive,
+    /// answers like the per-person evaluator over the whole store.
+    #[test]
+    fn an_index_kept_current_event_by_event_agrees(
+        events in proptest::collection::vec(ev(), 0..40),
+        split in 0usize..40,
+        rule in rule(),
+        now_day in 0i64..75,
+    ) {
+        let split = split.min(events.len());
+        let mut store = build(&events[..split]);
+        let mut index = Index::build(&store);
+        let now = BASE_MS + now_day * DAY_MS + 43_200_000;
+        {
+            let ctx = Context::new(&store, None);
+            let _ = evaluate(&ctx, &index, &rule, now);
+        }
+        for (i, e) in events.iter().enumerate().skip(split) {
+            if let Ok(ev) = parse_event(event_json(i, e), BASE_MS + 400 * DAY_MS)
+                && let Ok(applied) = store.apply(&ev, Reference::default())
+            {
+                for p in applied.merged.iter().chain([&applied.person]) {
+                    index.update_person(&store, *p);
+                }
+            }
+        }
+        let ctx = Context::new(&store, None);
+        let set = evaluate(&ctx, &index, &rule, now).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        for person in 0..store.profiles.len() as u32 {
+            let one = matches(&ctx, person, &rule, now).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(one, set.contains(person), "person {} rule {}", person, rule);
+        }
+    }
+}
+
 #[test]
 fn a_thirty_day_window_ages_people_out_without_new_events() {
     let events: Vec<Ev> = vec![Ev {
