@@ -156,14 +156,20 @@ impl Metrics {
 /// Middleware: times every request and records it under its route template.
 pub async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
+    // Only standard methods get their own label: any token is a valid method, and each label
+    // value is a series kept forever.
+    const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+    let method = METHODS
+        .into_iter()
+        .find(|m| *m == req.method().as_str())
+        .unwrap_or("other");
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| UNMATCHED_ROUTE.to_string(), |p| p.as_str().to_owned());
     let response = next.run(req).await;
     state.metrics.request(
-        &method,
+        method,
         &route,
         response.status().as_u16(),
         started.elapsed(),

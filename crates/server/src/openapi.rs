@@ -62,7 +62,7 @@ pub const ADMIN_BASIC: &str = "adminBasic";
     ),
     components(schemas(
         ErrorBody, SegmentEvent, BatchBody, IngestAck, TokenRequest, TokenResponse,
-        AudienceSummary, AudienceList, AudienceDetail, DefinitionBody, SizeBody, Overlap,
+        AudienceSummary, AudienceList, AudienceDetail, DefinitionBody, FunnelStage, SizeBody, Overlap,
         HistoryBody, HistoryItem, PersonAudiences, Recommendations, Health
     )),
     modifiers(&SecurityAddon),
@@ -162,6 +162,8 @@ pub struct ErrorBody {
 /// One Segment call (track, page, screen, identify, alias or group); other Segment fields are
 /// accepted and kept.
 #[derive(ToSchema)]
+#[schema(example = json!({"type": "track", "event": "Product Viewed", "userId": "user-1",
+    "messageId": "m-1", "timestamp": "2026-11-28T10:00:00Z", "properties": {"product_id": "p1", "price": 5}}))]
 #[allow(non_snake_case)]
 pub struct SegmentEvent {
     /// `track`, `page`, `screen`, `identify`, `alias` or `group` (taken from the path when absent).
@@ -282,6 +284,7 @@ pub struct AudienceDetail {
 
 /// An audience definition: exactly one of `rule` (text), `rule_json` or `kind` (typed).
 #[derive(ToSchema)]
+#[schema(example = json!({"name": "recent carters", "rule": "product_added within 30d", "funnel_stage": "Conversion"}))]
 pub struct DefinitionBody {
     /// The name (required on create).
     pub name: Option<String>,
@@ -291,10 +294,21 @@ pub struct DefinitionBody {
     pub rule_json: Option<Value>,
     /// A typed definition (lookalike, prospecting, …).
     pub kind: Option<Value>,
-    /// `awareness`, `consideration`, `conversion` or `retention`.
-    pub funnel_stage: Option<String>,
+    /// The funnel stage (lower case accepted too).
+    pub funnel_stage: Option<FunnelStage>,
     /// Free text.
     pub description: Option<String>,
+}
+
+/// Where an audience sits in the marketing funnel.
+#[derive(ToSchema)]
+pub enum FunnelStage {
+    /// Reach people who do not know the shop yet.
+    Awareness,
+    /// People weighing a purchase.
+    Consideration,
+    /// People close to buying, or buying again.
+    Conversion,
 }
 
 /// A size answer.

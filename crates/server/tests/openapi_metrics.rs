@@ -358,7 +358,26 @@ async fn metrics_count_the_traffic() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
+    // A made-up method is labelled `other` (label values stay bounded).
+    let r = http
+        .request(
+            Method::from_bytes(b"BREW").unwrap(),
+            format!("{}/healthz", s.base),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+
     let after = scrape(&http, &s).await;
+    assert_eq!(
+        get(
+            &after,
+            "audex_http_requests_total{method=\"other\",route=\"/healthz\",status=\"4xx\"}"
+        ),
+        1.0
+    );
+    assert!(!after.keys().any(|k| k.contains("BREW")));
     // Totals: 3 tracks + 2 batch events stored, 1 duplicate, 1 refused event.
     assert_eq!(get(&after, "audex_events_ingested_total"), 5.0);
     assert_eq!(get(&after, "audex_events_duplicate_total"), 1.0);
