@@ -132,4 +132,13 @@ fn trained_models_feed_audiences() {
         size(&data, &["--rule", "tag foodie"], now),
         (foodies, foodies)
     );
+
+    // Refresh retrains what the saved audiences use and re-evaluates memberships.
+    let v = json(&audex(&data, &["model", "refresh", "--now", now, "--json"]));
+    let lines = v["refreshed"].to_string();
+    assert!(
+        lines.contains("lookalike:") && lines.contains("prospecting"),
+        "{v}"
+    );
+    assert_eq!(size(&data, &["like-buyers"], now), (100, 100));
 }

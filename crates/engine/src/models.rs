@@ -70,12 +70,14 @@ pub struct InferredTags {
 }
 
 /// Every stored model output of one advertiser.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct ModelStore {
     /// Scores by model name.
     pub scores: FxHashMap<String, ModelScores>,
     /// Inferred tags.
     pub tags: InferredTags,
+    /// Selections already computed (by list key): the real-time path rebuilds contexts often.
+    selected: std::sync::Mutex<FxHashMap<String, RoaringBitmap>>,
 }
 
 fn file_name(model: &str) -> String {
@@ -165,6 +167,9 @@ impl ModelStore {
     /// Makes stored outputs visible to a context: inferred tags (unless a rule defines the
     /// same name) and materialized `model` predicates in saved audiences and tags.
     pub fn attach(&self, ctx: &mut Context<'_>, defs: &Definitions) {
+        if self.is_empty() {
+            return;
+        }
         for (name, members) in &self.tags.tags {
             if ctx.tags.contains_key(name) {
                 continue;
@@ -197,7 +202,14 @@ impl ModelStore {
                 Some(scores) => {
                     let list = list_key(m);
                     if !lists.contains_key(&list) {
-                        lists.insert(list.clone(), scores.select(m.top, m.min_score));
+                        let members = match self.selected.lock() {
+                            Ok(mut cache) => cache
+                                .entry(list.clone())
+                                .or_insert_with(|| scores.select(m.top, m.min_score))
+                                .clone(),
+                            Err(_) => scores.select(m.top, m.min_score),
+                        };
+                        lists.insert(list.clone(), members);
                     }
                     Rule::Pred(Predicate::InList(InList { list }))
                 }

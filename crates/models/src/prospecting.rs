@@ -59,7 +59,7 @@ impl Default for ProspectingConfig {
     }
 }
 
-/// Day of the first order on or before `as_of` (all days when `None`).
+/// Day of the person's first order, if any.
 fn first_order_day(p: &Profile) -> Option<u32> {
     p.entries
         .iter()
