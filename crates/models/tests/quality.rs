@@ -180,3 +180,37 @@ fn prospecting_beats_a_naive_baseline() {
     eprintln!("{q:?}");
     assert!(q.auc > 0.6);
 }
+
+#[test]
+fn features_and_lookalikes_are_deterministic() {
+    let shop = shop();
+    let fc = FeatureConfig::new(shop.today);
+    let a = features::extract(&shop.store, Some(&shop.taxonomy), &fc);
+    let b = features::extract(&shop.store, Some(&shop.taxonomy), &fc);
+    assert_eq!(a.indptr, b.indptr);
+    assert_eq!(a.indices, b.indices);
+    assert_eq!(a.values, b.values);
+    let seed = seed_of(shop, "sports");
+    let config = LookalikeConfig {
+        target: Target::Size(200),
+        ..LookalikeConfig::default()
+    };
+    let x = lookalike::run(&a, &seed, &config).expect("trains");
+    let y = lookalike::run(&b, &seed, &config).expect("trains");
+    assert_eq!(x.members, y.members);
+    assert_eq!(x.members.len(), 200);
+    assert!((&x.members & &seed).is_empty(), "a lookalike never holds seed members");
+    let other = lookalike::run(
+        &a,
+        &seed,
+        &LookalikeConfig {
+            seed: 7,
+            ..config.clone()
+        },
+    )
+    .expect("trains");
+    // Another seed samples other negatives: mostly the same people, not necessarily all.
+    assert!((&other.members & &x.members).len() > 150);
+    let empty = RoaringBitmap::new();
+    assert!(lookalike::run(&a, &empty, &config).is_err());
+}
