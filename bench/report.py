@@ -17,8 +17,8 @@ import re
 import statistics
 import sys
 
-GOALS = {"p1": 1.0, "p2": 50.0, "p6": 200.0}
-PENDING = "pending: needs the server (issue 4)"
+GOALS = {"p1": 1.0, "p2": 50.0, "p6": 200.0, "p3_ratio": 0.5, "p3_p99_ms": 1.0, "p4_p99_ms": 100.0}
+PENDING = "not measured in this run (bench/serving.py)"
 
 
 def read_time_v(path: str) -> dict:
@@ -93,6 +93,10 @@ def merge(args) -> int:
     stats = last_json(os.path.join(raw, "stats.json")) or {}
     stats_rss = last_json(os.path.join(raw, "stats.rss")) or {}
     eval_rss = last_json(os.path.join(raw, "eval.rss")) or {}
+    serving = {}
+    if os.path.exists(os.path.join(raw, "serving.json")):
+        with open(os.path.join(raw, "serving.json"), encoding="utf-8") as f:
+            serving = json.load(f)
 
     # ---- P1 ----
     imports = []
@@ -188,7 +192,26 @@ def merge(args) -> int:
         p6["eval_rss_bytes"] = eval_rss["at_output_kb"] * 1024
         p6["eval_bytes_per_person"] = p6["eval_rss_bytes"] / people
 
+    after = serving.get("rss_after_serving") or {}
+    if after.get("VmRSS") and people:
+        p6["serving_rss_bytes"] = after["VmRSS"]
+        p6["serving_bytes_per_person"] = after["VmRSS"] / people
+        p6["serving_peak_rss_bytes"] = after.get("VmHWM")
+        p6["serving_peak_bytes_per_person"] = (after.get("VmHWM") or 0) / people
+
     goals = {}
+    p3 = serving.get("p3") or {}
+    if p3.get("audex_full") and not serving.get("smoke"):
+        half = [x["p99_ms"] for x in (p3.get("audex_half"), p3.get("audex_paced")) if x]
+        goals["p3"] = {"goal": f">= {GOALS['p3_ratio']}x Redis, p99 < {GOALS['p3_p99_ms']} ms at half load",
+                       "value": p3["ratio_rps"], "p99_half_ms": max(half) if half else None,
+                       "met": p3["ratio_rps"] >= GOALS["p3_ratio"] and bool(half)
+                       and max(half) < GOALS["p3_p99_ms"]}
+    p4 = serving.get("p4") or {}
+    if p4.get("p99_ms") is not None and not serving.get("smoke"):
+        goals["p4"] = {"goal": f"p99 < {GOALS['p4_p99_ms']} ms", "value": p4["p99_ms"],
+                       "met": p4["p99_ms"] < GOALS["p4_p99_ms"] and not p4.get("probe_timeouts")
+                       and p4.get("rate_achieved", 0) >= 0.95 * p4.get("rate_target", 0)}
     if p1.get("duckdb", {}).get("ratio_audex_speed"):
         x = p1["duckdb"]["ratio_audex_speed"]
         goals["p1"] = {"goal": f">= {GOALS['p1']}x DuckDB", "value": x, "met": x >= GOALS["p1"]}
@@ -212,6 +235,9 @@ def merge(args) -> int:
         "derive_rows": (peers.get("derive") or {}).get("rows"),
         "chdb_load_derived_s": peers.get("chdb_load_derived_s"),
         "mismatches": peers.get("mismatches"), "errors": peers.get("errors"),
+        "serving": serving,
+        # Serving measured by the same invocation (not `run.sh --only-serving` on older data).
+        "serving_same_run": bool(serving) and serving.get("command") == machine.get("command"),
         "load_after": peers.get("load_after"),
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
@@ -339,10 +365,12 @@ def render(res: dict) -> str:
                  "building the bitmap index after opening the data directory; steady state is the "
                  "Audex ms column).")
     lines.append("")
-    lines.append(f"| P3 lookups (wrk vs redis-benchmark) | {PENDING} |")
-    lines.append("|---|---|")
-    lines.append(f"| P4 freshness (10k events/s → lookup) | {PENDING} |")
-    lines.append("")
+    same = res.get("serving_same_run")
+    if same:
+        lines += render_serving(res.get("serving") or {})
+    else:
+        lines.append(f"**P3 lookups, P4 freshness**: {'see the serving block below' if res.get('serving') else PENDING}.")
+        lines.append("")
 
     # P6
     lines.append("**P6 memory**, divided by resolved people: import peak from `/usr/bin/time -v`; "
@@ -366,7 +394,10 @@ def render(res: dict) -> str:
     if p6.get("profile_bytes_per_person") is not None:
         lines.append(f"| heap accounted by `audex stats`: profiles + identity per person | | "
                      f"{p6['profile_bytes_per_person']:,.0f} + {p6.get('identity_bytes_per_person', 0):,.0f} |")
-    lines.append(f"| after serving | {PENDING} | |")
+    if same:
+        lines += p6_serving_rows(res)
+    else:
+        lines.append(f"| after serving | {'see the serving block below' if res.get('serving') else PENDING} | |")
     lines.append("")
 
     lines.append("**Goals**")
@@ -381,7 +412,8 @@ def render(res: dict) -> str:
         lines.append(f"- P6 ≤ 200 bytes/person: {met(g['p6'])} ({g['p6']['value']:,.0f} bytes/person "
                      "resident with the snapshot loaded" + (f", {g['p6']['import_peak']:,.0f} at the import peak"
                                                    if g['p6'].get('import_peak') else "") + ").")
-    lines.append(f"- P3, P4: {PENDING}.")
+    if same:
+        lines += serving_goal_lines(res)
     mism = [r for r in res["p2"] if r.get("equal") is False]
     if mism:
         lines.append("")
@@ -392,20 +424,194 @@ def render(res: dict) -> str:
     return "\n".join(lines)
 
 
+def render_serving(sv: dict) -> list[str]:
+    """P3 and P4 tables from bench/serving.py's serving.json."""
+    lines: list[str] = []
+    p3, p4 = sv.get("p3"), sv.get("p4")
+    if not p3:
+        return [f"**P3 lookups, P4 freshness**: {PENDING}.", ""]
+    load = f"load average {' '.join(sv.get('load_before', []))} before, {' '.join(sv.get('load_after', []))} after"
+    r = sv.get("redis", {})
+    mem = sv.get("members", {})
+    lines.append(f"**P3 lookups** — measured {sv.get('date')} ({load}; git {sv.get('git')}; "
+                 f"{sv.get('seconds')} s for P3+P4), command `{sv.get('command')}`. "
+                 f"`wrk` (`bench/lookups.lua`) sends `GET /v1/people/{{id}}/audiences` with a bearer "
+                 f"token for ids drawn uniformly from the {fmt_n(mem.get('people'))} people in at least one "
+                 f"of the {mem.get('audiences')} saved audiences; `redis-benchmark SMEMBERS m:__rand_int__ "
+                 f"-r {mem.get('people')}` reads the same memberships ({fmt_n(mem.get('memberships'))} "
+                 f"person–audience pairs, one set of audience ids per person, loaded with `redis-cli --pipe`) "
+                 f"from {r.get('version', 'redis-server').split(' sha=')[0]}. Each tool runs with 2 threads "
+                 "against its server on the same 2 cores, one after the other. Audex answers JSON with "
+                 "each audience's id, name, funnel stage and kind; Redis answers the ids. "
+                 f"A sample of {sv.get('check', {}).get('sampled')} people got identical audience ids "
+                 f"from both ({sv.get('check', {}).get('different')} different).")
+    lines.append("")
+    lines.append("| run | Audex req/s | Audex p50 / p99 ms | Redis req/s | Redis p50 / p99 ms | Audex ÷ Redis (req/s) |")
+    lines.append("|---|---:|---:|---:|---:|---:|")
+
+    def row(label, a, rd):
+        ra = f"{a['rps']:,.0f}" if a else "–"
+        la = f"{a['p50_ms']:.2f} / {a['p99_ms']:.2f}" if a else "–"
+        rr = f"{rd['rps']:,.0f}" if rd else "–"
+        lr = f"{rd['p50_ms']:.2f} / {rd['p99_ms']:.2f}" if rd else "–"
+        ratio = fmt_ratio(a["rps"] / rd["rps"]) if a and rd else "–"
+        lines.append(f"| {label} | {ra} | {la} | {rr} | {lr} | {ratio} |")
+
+    af, rf = p3["audex_full"], p3["redis_full"]
+    row(f"full load: {af['connections']} connections", af, rf)
+    ah, rh = p3["audex_half"], p3["redis_half"]
+    row(f"half load, fewer connections (Audex {ah['connections']}, Redis {rh['connections']})", ah, rh)
+    ap = p3.get("audex_paced")
+    if ap:
+        row(f"Audex paced: {ap['connections']} connections × one request per {ap['delay_ms']} ms "
+            f"(aimed at {ap['target_rps']:,.0f}/s)", ap, None)
+    lines.append("")
+    if af.get("server_cpu_us_per_request") and rf.get("server_cpu_us_per_request"):
+        ca, cr = af["server_cpu_us_per_request"], rf["server_cpu_us_per_request"]
+        lines.append(f"Server CPU per request at full load (user + system time of the server process "
+                     f"from `/proc/<pid>/stat` over the run ÷ requests; less sensitive to the other "
+                     f"builds than req/s): Audex {ca:,.1f} µs, Redis {cr:,.1f} µs — Redis does "
+                     f"{ca / cr:,.1f}× less work per lookup.")
+        lines.append("")
+    sweep = ", ".join(f"{a['connections']}: {a['rps']:,.0f} vs {b['rps']:,.0f}"
+                      for a, b in zip(p3.get("audex_sweep", []), p3.get("redis_sweep", [])))
+    lines.append("Half load: neither wrk nor redis-benchmark can hold a fixed rate (wrk2 is not "
+                 "packaged), so each tool ran a connection sweep (connections: Audex vs Redis req/s — "
+                 f"{sweep}) and the count whose rate was closest to half of that tool's full-load rate "
+                 "was run again; for Audex, also a paced run (wrk's `delay()` hook: each connection "
+                 "waits between requests). Both are closed-loop: a stalled request delays the next "
+                 "one instead of queueing it, so p99 is flattering compared with an open-loop load. "
+                 f"Lookup errors: {af.get('errors', 0) + ah.get('errors', 0) + (ap or {}).get('errors', 0)}.")
+    lines.append("")
+    if p4:
+        lines.append(f"**P4 freshness** — `bench/serving.py` posts Segment batches of {p4['batch']} events to "
+                     f"`/v1/batch` (write key as Basic user) aiming at {p4['rate_target']:,} events/s for "
+                     f"{p4['seconds']:g} s over {fmt_n(p4.get('events_acked'))} acknowledged events "
+                     "(track/page/screen events of existing simulated people with fresh messageIds and "
+                     f"current timestamps); {p4['probes_per_s']:g} times a second one event of a batch is a "
+                     "`Product Viewed` by a new userId, which makes that person enter "
+                     f"`{p4['audience']}`, and a poller asks `GET /v1/people/{{id}}/audiences` every ~1 ms "
+                     "from the moment the batch is written until the audience shows.")
+        lines.append("")
+        lines.append("| events/s achieved (target) | batch ack p50 / p99 ms | probes seen | freshness p50 ms | p99 ms | max ms |")
+        lines.append("|---:|---:|---:|---:|---:|---:|")
+        f = lambda x: "–" if x is None else f"{x:,.1f}"  # noqa: E731
+        lines.append(f"| {p4['rate_achieved']:,.0f} ({p4['rate_target']:,}) | {f(p4.get('post_ack_p50_ms'))} / "
+                     f"{f(p4.get('post_ack_p99_ms'))} | {p4['probes_seen']} of {p4['probes']}"
+                     f"{' (' + str(p4['probe_timeouts']) + ' timed out after 10 s)' if p4.get('probe_timeouts') else ''} | "
+                     f"{f(p4.get('p50_ms'))} | {f(p4.get('p99_ms'))} | {f(p4.get('max_ms'))} |")
+        if p4.get("server_cpu_us_per_event"):
+            lines.append("")
+            lines.append(f"Server CPU per acknowledged event during P4 (ingest, fsync'd log, profile and "
+                         f"index updates, the saved audiences re-checked for the touched people, and the "
+                         f"probes' lookups): {p4['server_cpu_us_per_event']:,.0f} µs.")
+        if p4.get("post_errors"):
+            lines.append("")
+            lines.append(f"Collector errors: {p4['post_errors']} (e.g. {p4['post_error_examples'][:1]}).")
+        lines.append("")
+    return lines
+
+
+def p6_serving_rows(res: dict) -> list[str]:
+    p6 = res["p6"]
+    lines: list[str] = []
+    sv = res.get("serving") or {}
+    if p6.get("serving_rss_bytes"):
+        lines.append(f"| `audex serve` after P3 and P4 ({(sv.get('members') or {}).get('audiences')} saved "
+                     f"audiences' memberships, +{fmt_n((sv.get('p4') or {}).get('probes'))} fresh people "
+                     f"and {fmt_n((sv.get('p4') or {}).get('events_acked'))} events from P4) | "
+                     f"{p6['serving_rss_bytes'] / 2**20:,.0f} MiB | {p6['serving_bytes_per_person']:,.0f} |")
+        lines.append(f"| `audex serve`, peak (VmHWM) | {p6['serving_peak_rss_bytes'] / 2**20:,.0f} MiB | "
+                     f"{p6['serving_peak_bytes_per_person']:,.0f} |")
+        r = sv.get("redis") or {}
+        if r.get("rss_end") and (sv.get("members") or {}).get("people"):
+            n = sv["members"]["people"]
+            lines.append(f"| for comparison: `redis-server` holding only the memberships ({fmt_n(n)} sets, "
+                         f"{fmt_n(sv['members']['memberships'])} members) | {r['rss_end'] / 2**20:,.0f} MiB | "
+                         f"{r['rss_end'] / n:,.0f} per set ({r['used_memory'] / n:,.0f} `used_memory`) |")
+    return lines
+
+
+
+def serving_goal_lines(res: dict) -> list[str]:
+    g, sv = res["goals"], res.get("serving") or {}
+    lines: list[str] = []
+    if "p3" in g:
+        lines.append(f"- P3 lookups ≥ 0.5× Redis with p99 < 1 ms at half load: {met(g['p3'])} "
+                     f"({fmt_ratio(g['p3']['value'])} of Redis's rate at full load; p99 at half load "
+                     f"{g['p3']['p99_half_ms']:.2f} ms, the worse of the two half-load methods).")
+    else:
+        lines.append(f"- P3: {PENDING}.")
+    if "p4" in g:
+        lines.append(f"- P4 freshness p99 < 100 ms at 10k events/s: {met(g['p4'])} (p99 "
+                     f"{g['p4']['value']:.1f} ms at {(sv.get('p4') or {}).get('rate_achieved', 0):,.0f} events/s achieved).")
+    else:
+        lines.append(f"- P4: {PENDING}.")
+    return lines
+
+
+def render_serving_block(res: dict) -> str:
+    """The serving figures of `run.sh --only-serving`, as their own block (the P1/P2 block above
+    them stays as its run wrote it)."""
+    sv = res.get("serving") or {}
+    n = res["people_simulated"]
+    lines = [f"### {int(n):,} simulated people: serving (P3 lookups, P4 freshness, P6 after serving)", ""]
+    lines.append(f"Measured apart from the P1/P2 figures above, on the data directory their run imported "
+                 f"({fmt_n(res.get('people'))} resolved people), with `{sv.get('audex')}`.")
+    lines.append("")
+    lines += render_serving(sv)
+    lines.append("**P6 memory after serving**, divided by resolved people (RSS of `audex serve` from "
+                 "`/proc/<pid>/status` after P3 and P4)")
+    lines.append("")
+    lines.append("| process | RSS | bytes/person |")
+    lines.append("|---|---:|---:|")
+    lines += p6_serving_rows(res)
+    lines.append("")
+    lines.append("**Goals**")
+    lines.append("")
+    lines += serving_goal_lines(res)
+    if (res.get("p6") or {}).get("serving_bytes_per_person"):
+        lines.append(f"- P6 ≤ 200 bytes/person after serving: **missed** "
+                     f"({res['p6']['serving_bytes_per_person']:,.0f} bytes/person)."
+                     if res['p6']['serving_bytes_per_person'] > GOALS["p6"] else
+                     f"- P6 ≤ 200 bytes/person after serving: **met**.")
+    return "\n".join(lines)
+
+
+def replace_block(doc: str, tag: str, block: str | None, after: str | None = None) -> str:
+    """Replaces `<!-- bench:TAG:begin … end -->` (removes it when block is None), else inserts
+    it after the block named `after`, else before `<!-- bench:results -->`, else at the end."""
+    pat = re.compile(rf"<!-- bench:{tag}:begin.*?<!-- bench:{tag}:end -->\n?", re.S)
+    full = None if block is None else (
+        f"<!-- bench:{tag}:begin (generated by bench/report.py; edits here are overwritten) -->\n"
+        f"{block}\n<!-- bench:{tag}:end -->\n")
+    if pat.search(doc):
+        return pat.sub(lambda _: full or "", doc)
+    if full is None:
+        return doc
+    if after and f"<!-- bench:{after}:end -->" in doc:
+        end = f"<!-- bench:{after}:end -->"
+        i = doc.index(end) + len(end)
+        return doc[:i] + "\n\n" + full.rstrip("\n") + doc[i:]
+    if "<!-- bench:results -->" in doc:
+        return doc.replace("<!-- bench:results -->", full + "\n<!-- bench:results -->")
+    return doc.rstrip("\n") + "\n\n" + full
+
+
 def markdown(args) -> int:
     with open(args.results, encoding="utf-8") as f:
         res = json.load(f)
     n = res["people_simulated"]
-    block = f"<!-- bench:{n}:begin (generated by bench/report.py; edits here are overwritten) -->\n" \
-            f"{render(res)}\n<!-- bench:{n}:end -->"
     doc = open(args.doc, encoding="utf-8").read() if os.path.exists(args.doc) else "# Benchmarks\n"
-    pat = re.compile(rf"<!-- bench:{n}:begin.*?<!-- bench:{n}:end -->", re.S)
-    if pat.search(doc):
-        doc = pat.sub(lambda _: block, doc)
-    elif "<!-- bench:results -->" in doc:
-        doc = doc.replace("<!-- bench:results -->", block + "\n\n<!-- bench:results -->")
+    if args.serving_only:
+        if not res.get("serving"):
+            print("report: no serving figures in the results", file=sys.stderr)
+            return 2
+        doc = replace_block(doc, f"{n}:serving", render_serving_block(res), after=str(n))
     else:
-        doc = doc.rstrip("\n") + "\n\n" + block + "\n"
+        doc = replace_block(doc, str(n), render(res))
+        if res.get("serving_same_run"):
+            doc = replace_block(doc, f"{n}:serving", None)
     with open(args.doc, "w", encoding="utf-8") as f:
         f.write(doc)
     print(f"report: updated {args.doc} ({n} people)")
@@ -423,6 +629,8 @@ def main() -> int:
     d = sub.add_parser("markdown")
     d.add_argument("--results", required=True)
     d.add_argument("--doc", required=True)
+    d.add_argument("--serving-only", action="store_true",
+                   help="write only the serving block (run.sh --only-serving)")
     args = ap.parse_args()
     return merge(args) if args.cmd == "merge" else markdown(args)
 

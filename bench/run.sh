@@ -6,6 +6,8 @@
 #   bench/run.sh --people 1000000 --p1-runs 1     # bigger: one import per engine
 #   bench/run.sh --people 10000 --smoke           # CI: DuckDB only, one run each, no timing
 #                                                 # assertions, exit 1 on any membership mismatch
+#   bench/run.sh --people 100000 --only-serving   # P3/P4/P6-after-serving again on the data
+#                                                 # imported by an earlier run in the same --work
 #
 # Options:
 #   --people N      people to simulate (required)
@@ -20,6 +22,10 @@
 #   --work DIR      scratch (default bench/out/work-N); databases and copies live here
 #   --size-runs K   `audex audience size` CLI calls per definition (live preview; default 3)
 #   --no-report     do not touch BENCHMARKS.md
+#   --no-serving    skip P3 lookups / P4 freshness / P6 after serving (bench/serving.py)
+#   --only-serving  only those, on WORK/data of an earlier run (its other figures are kept)
+# Serving needs wrk, redis-server, redis-cli, redis-benchmark: installed with apt-get (sudo when
+# not root) when missing. SERVING_ARGS adds options to bench/serving.py (e.g. "--rate 20000").
 # Environment: PEERS_ARGS adds options to bench/peers.py (e.g. "--memory-limit 12GB --threads 2").
 #
 # Output: bench/out/results-N.json (all figures, the machine, the command) and, unless --smoke or
@@ -31,7 +37,7 @@ ROOT=$(pwd)
 CMDLINE="bench/run.sh $*"
 
 PEOPLE="" DAYS=120 SEED=42 SMOKE="" P1_RUNS="" RUNS="" ENGINES="" SIM_DIR="" DATA_DIR=""
-AUDEX_BIN="" WORK="" REPORT=1 SIZE_RUNS=""
+AUDEX_BIN="" WORK="" REPORT=1 SIZE_RUNS="" SERVING=1 ONLY_SERVING=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --people) PEOPLE=$2; shift 2 ;;
@@ -47,7 +53,9 @@ while [[ $# -gt 0 ]]; do
         --work) WORK=$2; shift 2 ;;
         --size-runs) SIZE_RUNS=$2; shift 2 ;;
         --no-report) REPORT=""; shift ;;
-        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+        --no-serving) SERVING=""; shift ;;
+        --only-serving) ONLY_SERVING=1; shift ;;
+        -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -71,13 +79,32 @@ RAW="$WORK/raw"
 OUT="$ROOT/bench/out/results-$PEOPLE.json"
 VENV=${VENV:-$ROOT/bench/.venv}
 mkdir -p "$WORK" "$RAW"
-rm -f "$RAW"/machine.txt "$RAW"/phases.ndjson "$RAW"/stats.* "$RAW"/eval.* "$RAW"/peers.json
-# With --p1-runs 0 the imports timed by an earlier invocation in this work directory (same data)
-# are kept and reported; otherwise they are measured again.
-[[ "$P1_RUNS" == 0 ]] || rm -f "$RAW"/import-*
 start=$(date +%s)
 say() { echo "== bench [$(( $(date +%s) - start ))s, load $(cut -d' ' -f1-3 /proc/loadavg)]: $*"; }
 phase() { echo "{\"phase\":\"$1\",\"t\":$(date +%s),\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >> "$RAW/phases.ndjson"; }
+
+# wrk and Redis for P3 (Debian packages), installed when missing.
+ensure_serving_tools() {
+    local missing=""
+    for t in wrk redis-server redis-cli redis-benchmark; do
+        command -v "$t" >/dev/null 2>&1 || missing=1
+    done
+    [[ -z "$missing" ]] && return 0
+    local sudo=""
+    [[ "$(id -u)" == 0 ]] || sudo=sudo
+    say "apt-get install wrk redis-server redis-tools"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get install -y -qq wrk redis-server redis-tools >/dev/null 2>&1 \
+        || { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq wrk redis-server redis-tools >/dev/null; }
+}
+[[ -z "$SERVING" ]] || ensure_serving_tools
+
+if [[ -z "$ONLY_SERVING" ]]; then
+rm -f "$RAW"/machine.txt "$RAW"/phases.ndjson "$RAW"/stats.* "$RAW"/eval.* "$RAW"/peers.json \
+    "$RAW"/serving.json
+# With --p1-runs 0 the imports timed by an earlier invocation in this work directory (same data)
+# are kept and reported; otherwise they are measured again.
+[[ "$P1_RUNS" == 0 ]] || rm -f "$RAW"/import-*
 
 say "machine"
 {
@@ -93,6 +120,7 @@ say "machine"
     echo "command: $CMDLINE"
 } > "$RAW/machine.txt"
 cat "$RAW/machine.txt"
+fi
 
 # ---- build ----
 if [[ -z "$AUDEX_BIN" ]]; then
@@ -107,7 +135,7 @@ fi
 # A private copy, so a concurrent build cannot swap the binary halfway through the run.
 cp "$AUDEX_BIN" "$WORK/audex"
 AUDEX="$WORK/audex"
-echo "profile: $PROFILE ($AUDEX_BIN)" >> "$RAW/machine.txt"
+[[ -n "$ONLY_SERVING" ]] || echo "profile: $PROFILE ($AUDEX_BIN)" >> "$RAW/machine.txt"
 
 # ---- data ----
 if [[ -n "$SIM_DIR" ]]; then
@@ -127,10 +155,12 @@ else
 fi
 EVENTS="$SIM/events.ndjson"
 [[ -f "$EVENTS" ]] || { echo "run.sh: no $EVENTS" >&2; exit 2; }
+DATA="$WORK/data"
+rc=0
+if [[ -z "$ONLY_SERVING" ]]; then
 ls -l "$EVENTS" | awk '{print "events_bytes: " $5}' >> "$RAW/machine.txt"
 
 # ---- P1 Audex: import (durable log + profiles + snapshot), peak RSS (P6) ----
-DATA="$WORK/data"
 if [[ "$P1_RUNS" == 0 ]]; then
     if [[ -n "$DATA_DIR" ]]; then
         say "copy the imported data directory $DATA_DIR (P1 for Audex not timed in this run)"
@@ -195,13 +225,29 @@ set +e
     --p1-runs "$P1_RUNS" --runs "$RUNS" --size-runs "$SIZE_RUNS" ${PEERS_ARGS:-}
 rc=$?
 set -e
-phase "done"
+fi
+
+# ---- P3 lookups (wrk vs redis-benchmark), P4 freshness, P6 after serving ----
+if [[ -n "$SERVING" ]]; then
+    [[ -d "$DATA" ]] || { echo "run.sh: --only-serving needs an imported $DATA" >&2; exit 2; }
+    say "P3/P4 serving: audex serve + wrk, redis-server + redis-benchmark, collector load"
+    phase "serving"
+    set +e
+    python3 bench/serving.py --audex "$AUDEX" --data "$DATA" --taxonomy "$TAXONOMY" \
+        --defs bench/eval/kinds.json --events "$EVENTS" --work "$WORK/serving" \
+        --out "$RAW/serving.json" --command "$CMDLINE" ${SMOKE:+--smoke} ${SERVING_ARGS:-}
+    src=$?
+    set -e
+    if (( src > rc )); then rc=$src; fi
+fi
+[[ -n "$ONLY_SERVING" ]] || phase "done"
 
 say "results → $OUT"
 "$VENV/bin/python" bench/report.py merge --raw "$RAW" --out "$OUT" --people "$PEOPLE" \
     ${SMOKE:+--smoke}
 if [[ -n "$REPORT" ]]; then
-    "$VENV/bin/python" bench/report.py markdown --results "$OUT" --doc BENCHMARKS.md
+    "$VENV/bin/python" bench/report.py markdown --results "$OUT" --doc BENCHMARKS.md \
+        ${ONLY_SERVING:+--serving-only}
 fi
 say "done (exit $rc)"
 exit $rc
