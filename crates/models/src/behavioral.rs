@@ -197,6 +197,14 @@ pub fn tag_index(name: &str) -> Option<usize> {
     TAGS.iter().position(|t| t.name == name)
 }
 
+/// The IAB Audience Taxonomy 1.1 ids of an inferred tag, the closest first (for OpenRTB
+/// `user.data[].segment[]` with segtax 4); empty for a name Audex does not infer.
+pub fn iab_ids(tag: &str) -> &'static [&'static str] {
+    TAGS.iter()
+        .find(|t| t.name == tag)
+        .map_or(&[], |t| t.iab_audience)
+}
+
 /// The IAB Audience Taxonomy 1.1 names of a tag's ids (for reports and checks).
 pub fn iab_names(tag: &TagSpec) -> Vec<(String, String)> {
     let t = AudienceTaxonomy::v1_1();
@@ -677,6 +685,13 @@ mod tests {
             }
         }
         const { assert!(TAG_COUNT <= 16) };
+    }
+
+    #[test]
+    fn tags_map_to_iab_ids() {
+        assert_eq!(iab_ids("pet_owner"), &["541"]);
+        assert!(iab_ids("nope").is_empty());
+        assert_eq!(tag_index("student"), Some(TAG_COUNT - 1));
     }
 
     #[test]
