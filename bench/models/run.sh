@@ -159,8 +159,11 @@ population, on both sides.
 ### Prospecting: 30-day time split
 
 Features and buyers as of 30 days before the end (purchases left out of the features); buyers
-({p["buyers"]}) are the positives, a sample of the others the negatives; every other non-buyer
-({p["candidates"]}) is scored, and the {p["converters"]} who ordered in the last 30 days are the positives of the evaluation.
+({p["buyers"]}) are the positives, a sample of the others the negatives. Two views: people active on the
+site or app are scored on first-party features, the others (publisher pages, bid requests, ad exposure only)
+on a publisher-view model (page categories, ads, demographics, geo) trained the same way. Every non-buyer at the
+cutoff ({p["candidates"]}, sampled training negatives included, which is conservative) is scored, and the
+{p["converters"]} who ordered in the last 30 days are the positives of the evaluation.
 AUC **{f3(p["auc"])}** (baseline, number of site/app events before the cutoff: {f3(p["baseline_auc"])}); precision at
 k = converters {f3(p["precision_at_k"])}; train + score {p["ms"]:.0f} ms.
 

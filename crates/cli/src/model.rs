@@ -351,9 +351,15 @@ fn refresh_cmd(cli: &Cli, c: &Common) -> Result<i32> {
             let mut fc = FeatureConfig::new(day);
             fc.exclude_purchases = true;
             let (f, _) = extract(store, adv.taxonomy(), &fc);
+            fc.publisher_view = true;
+            let (pf, _) = extract(store, adv.taxonomy(), &fc);
+            let views = prospecting::Views {
+                first_party: &f,
+                publisher: Some(&pf),
+            };
             prospecting::run(
                 store,
-                &f,
+                views,
                 &ProspectingConfig {
                     seed: c.rng_seed,
                     ..ProspectingConfig::default()
@@ -443,6 +449,12 @@ fn prospecting_cmd(cli: &Cli, a: &ProspectingArgs) -> Result<i32> {
         let mut fc = FeatureConfig::new(day);
         fc.exclude_purchases = true;
         let (f, features_ms) = extract(store, adv.taxonomy(), &fc);
+        fc.publisher_view = true;
+        let (pf, _) = extract(store, adv.taxonomy(), &fc);
+        let views = prospecting::Views {
+            first_party: &f,
+            publisher: Some(&pf),
+        };
         // Stored scores cover every non-buyer: audiences apply their own usersType window.
         let everyone = ProspectingConfig {
             users_type: UsersType::ProspectsOrNonBuyers,
@@ -451,7 +463,7 @@ fn prospecting_cmd(cli: &Cli, a: &ProspectingArgs) -> Result<i32> {
             ..config.clone()
         };
         let pb = epoch_bar(config.logistic.epochs, "train ");
-        let all = prospecting::run(store, &f, &everyone, day)?;
+        let all = prospecting::run(store, views, &everyone, day)?;
         pb.finish_and_clear();
         let eligible = prospecting::eligible(store, &config, day);
         let scores: Vec<(u32, f32)> = all
@@ -679,10 +691,15 @@ fn report(adv: &Advertiser, a: &ReportArgs, now: i64, export_only: bool) -> Resu
     let mut fc = FeatureConfig::new(day);
     fc.exclude_purchases = true;
     fc.as_of_day = Some(day.saturating_sub(30));
+    let f1 = features::extract(store, taxonomy, &fc);
+    fc.publisher_view = true;
     let pf = features::extract(store, taxonomy, &fc);
     let pq = prospecting::evaluate_time_split(
         store,
-        &pf,
+        prospecting::Views {
+            first_party: &f1,
+            publisher: Some(&pf),
+        },
         &ProspectingConfig {
             seed: a.common.rng_seed,
             ..ProspectingConfig::default()

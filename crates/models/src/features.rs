@@ -32,6 +32,10 @@ pub struct FeatureConfig {
     /// Leave out checkouts, orders, refunds and spend (prospecting: buying must not explain
     /// itself).
     pub exclude_purchases: bool,
+    /// Keep only what the publisher side also sees — page categories, ad exposure,
+    /// demographics, geo — so people never active on the advertiser's site or app are
+    /// comparable with those who were (prospecting's second view).
+    pub publisher_view: bool,
     /// Recency half-life of interest weights, in days.
     pub half_life_days: f32,
 }
@@ -44,6 +48,7 @@ impl FeatureConfig {
             now_day,
             as_of_day: None,
             exclude_purchases: false,
+            publisher_view: false,
             half_life_days: 60.0,
         }
     }
@@ -269,6 +274,9 @@ fn person_row(
         if config.exclude_purchases && is_purchase(kind) {
             continue;
         }
+        if config.publisher_view && audex_rules::ACTIVITY_KINDS.contains(&kind) {
+            continue;
+        }
         any = true;
         let age = config.now_day.saturating_sub(e.day);
         let count = e.count as f32;
@@ -301,7 +309,7 @@ fn person_row(
         return Vec::new();
     }
     let total = web + app;
-    if total > 0.0 {
+    if total > 0.0 && !config.publisher_view {
         acc.push((col(hash_u64(NS_CHANNEL, 0)), 3.0 * web / total));
         acc.push((col(hash_u64(NS_CHANNEL, 1)), 3.0 * app / total));
     }

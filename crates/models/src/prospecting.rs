@@ -19,6 +19,7 @@ use crate::features::Features;
 use crate::logistic::LogisticConfig;
 use crate::lookalike::{self, LookalikeConfig, LookalikeModel, Method, Target};
 use crate::metrics;
+use rayon::prelude::*;
 
 /// Which eligible people to keep.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -135,23 +136,97 @@ fn lookalike_config(config: &ProspectingConfig) -> LookalikeConfig {
     }
 }
 
-/// Trains on buyers and scores the eligible non-buyers. `features` must be built with
-/// `exclude_purchases`.
+/// Prospecting's two views of people: first-party features (built with `exclude_purchases`)
+/// and, optionally, the publisher view (built with `publisher_view` too: what bid requests and
+/// publisher pages show). People never active on the site or app are scored on the publisher
+/// view, so they are compared with buyers on what is known of them rather than penalised for
+/// what is not.
+#[derive(Debug, Clone, Copy)]
+pub struct Views<'a> {
+    /// First-party features without purchases.
+    pub first_party: &'a Features,
+    /// Publisher-view features.
+    pub publisher: Option<&'a Features>,
+}
+
+struct Trained {
+    first_party: LookalikeModel,
+    publisher: Option<LookalikeModel>,
+}
+
+fn train_views(
+    views: Views<'_>,
+    positives: &RoaringBitmap,
+    config: &ProspectingConfig,
+) -> Result<Trained, ModelError> {
+    let lc = lookalike_config(config);
+    let all = lookalike::eligible(views.first_party);
+    let (first_party, _) =
+        lookalike::train(views.first_party, positives, &(&all - positives), &lc)?;
+    let publisher = match views.publisher {
+        Some(pf) => {
+            let all = lookalike::eligible(pf);
+            let pos = positives & &all;
+            match lookalike::train(pf, &pos, &(&all - positives), &lc) {
+                Ok((m, _)) => Some(m),
+                Err(ModelError::SeedTooSmall { .. }) => None,
+                Err(e) => return Err(e),
+            }
+        }
+        None => None,
+    };
+    Ok(Trained {
+        first_party,
+        publisher,
+    })
+}
+
+fn score_views(
+    store: &ProfileStore,
+    views: Views<'_>,
+    trained: &Trained,
+    candidates: &RoaringBitmap,
+    as_of: u32,
+) -> Vec<(PersonId, f32)> {
+    let ids: Vec<PersonId> = candidates.iter().collect();
+    ids.par_iter()
+        .with_min_len(1024)
+        .map(|&p| {
+            let visited = store
+                .profiles
+                .get(p as usize)
+                .is_some_and(|pr| last_visit_day(pr, as_of).is_some());
+            let s = match (views.publisher, &trained.publisher) {
+                (Some(pf), Some(m)) if !visited && pf.has_row(p) => m.score(pf, p),
+                _ => trained.first_party.score(views.first_party, p),
+            };
+            (p, s)
+        })
+        .collect()
+}
+
+fn scorable(views: Views<'_>) -> RoaringBitmap {
+    let mut all = lookalike::eligible(views.first_party);
+    if let Some(pf) = views.publisher {
+        all |= lookalike::eligible(pf);
+    }
+    all
+}
+
+/// Trains on buyers and scores the eligible non-buyers.
 pub fn run(
     store: &ProfileStore,
-    features: &Features,
+    views: Views<'_>,
     config: &ProspectingConfig,
     today: u32,
 ) -> Result<Prospecting, ModelError> {
     let positives = buyers(store, today);
-    let all = lookalike::eligible(features);
-    let unlabeled = &all - &positives;
     let t = Instant::now();
-    let (model, _) = lookalike::train(features, &positives, &unlabeled, &lookalike_config(config))?;
+    let trained = train_views(views, &positives, config)?;
     let train_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
-    let candidates = &eligible(store, config, today) & &all;
-    let scores = lookalike::score(&model, features, &candidates);
+    let candidates = &eligible(store, config, today) & &scorable(views);
+    let scores = score_views(store, views, &trained, &candidates, today);
     let members = select(&scores, config.selection);
     Ok(Prospecting {
         members,
@@ -191,24 +266,23 @@ pub struct ProspectingQuality {
     pub ms: f64,
 }
 
-/// Trains as of `today - holdout_days` and measures how converters after it ranked.
-/// `features` must be built with `as_of_day = today - holdout_days` and `exclude_purchases`.
+/// Trains as of `today - holdout_days` and measures how converters after it ranked. The views
+/// must be built with `as_of_day = today - holdout_days`.
 pub fn evaluate_time_split(
     store: &ProfileStore,
-    features: &Features,
+    views: Views<'_>,
     config: &ProspectingConfig,
     today: u32,
     holdout_days: u32,
 ) -> Result<ProspectingQuality, ModelError> {
     let cutoff = today.saturating_sub(holdout_days);
     let positives = buyers(store, cutoff);
-    let all = lookalike::eligible(features);
-    let unlabeled = &all - &positives;
     let t = Instant::now();
-    let (model, negs) =
-        lookalike::train(features, &positives, &unlabeled, &lookalike_config(config))?;
-    let candidates = &unlabeled - &negs;
-    let scores = lookalike::score(&model, features, &candidates);
+    let trained = train_views(views, &positives, config)?;
+    // Every non-buyer at the cutoff is evaluated, the sampled training negatives too: that is
+    // conservative (a converter sampled as a negative was trained toward a low score).
+    let candidates = &scorable(views) - &positives;
+    let scores = score_views(store, views, &trained, &candidates, cutoff);
     let ms = t.elapsed().as_secs_f64() * 1e3;
     let converted = |p: PersonId| {
         store
@@ -253,16 +327,4 @@ pub fn evaluate_time_split(
         precision_at_k: precision,
         ms,
     })
-}
-
-/// The trained model of a prospecting run, for callers that store or reuse it.
-pub fn train_model(
-    store: &ProfileStore,
-    features: &Features,
-    config: &ProspectingConfig,
-    today: u32,
-) -> Result<LookalikeModel, ModelError> {
-    let positives = buyers(store, today);
-    let unlabeled = &lookalike::eligible(features) - &positives;
-    Ok(lookalike::train(features, &positives, &unlabeled, &lookalike_config(config))?.0)
 }
