@@ -473,12 +473,13 @@ def render_serving(sv: dict) -> list[str]:
                      f"builds than req/s): Audex {ca:,.1f} µs, Redis {cr:,.1f} µs — Redis does "
                      f"{ca / cr:,.1f}× less work per lookup.")
         lines.append("")
+    sweep_secs = 1 if sv.get("smoke") else 3
     sweep = ", ".join(f"{a['connections']}: {a['rps']:,.0f} vs {b['rps']:,.0f}"
                       for a, b in zip(p3.get("audex_sweep", []), p3.get("redis_sweep", [])))
     lines.append("Half load: neither wrk nor redis-benchmark can hold a fixed rate (wrk2 is not "
                  "packaged), so each tool ran a connection sweep (connections: Audex vs Redis req/s — "
-                 f"{sweep}) and the count whose rate was closest to half of that tool's full-load rate "
-                 "was run again; for Audex, also a paced run (wrk's `delay()` hook: each connection "
+                 f"{sweep}; {sweep_secs} s each) and the point whose rate was closest to half of that tool's "
+                 "full-load rate is shown; for Audex, also a paced run (wrk's `delay()` hook: each connection "
                  "waits between requests). Both are closed-loop: a stalled request delays the next "
                  "one instead of queueing it, so p99 is flattering compared with an open-loop load. "
                  f"Lookup errors: {af.get('errors', 0) + ah.get('errors', 0) + (ap or {}).get('errors', 0)}.")

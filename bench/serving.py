@@ -18,8 +18,8 @@ directory. Called by bench/run.sh after P1/P2; standard library only.
    GET /v1/people/{id}/audiences, and `redis-benchmark SMEMBERS m:__rand_int__ -r <people>`,
    one after the other on the same machine: full load (same threads and connections for both),
    a connection sweep, and "half load" — neither tool can hold a fixed rate (wrk2 is not
-   packaged), so half load is (a) for both, the connection count of the sweep whose rate is
-   closest to half of that tool's full-load rate, re-run, and (b) for Audex also a paced run:
+   packaged), so half load is (a) for both, the point of the sweep whose rate is closest to
+   half of that tool's full-load rate, and (b) for Audex also a paced run:
    wrk's delay() hook makes each connection wait between requests, aimed at half the full rate.
 5. P4: an asyncio load generator posts Segment batches to /v1/batch at --rate events/s (events
    sampled from --events, for existing people, with fresh messageIds and timestamps). Every
@@ -368,6 +368,33 @@ class Bench:
         return len(bad)
 
     # -- P3 --
+    def perf_start(self, name: str):
+        """`perf record` (cpu-clock samples) of the server while a phase runs (--perf)."""
+        if not self.a.perf or not shutil.which("perf"):
+            return None
+        path = os.path.join(self.work, f"perf-{name}.data")
+        return (name, path, subprocess.Popen(
+            ["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-p", str(self.server.pid),
+             "-o", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+    def perf_stop(self, rec):
+        if not rec:
+            return
+        name, path, p = rec
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=60)
+        r = subprocess.run(["perf", "report", "-i", path, "--stdio", "--no-children",
+                            "--sort", "symbol", "--percent-limit", "1"],
+                           capture_output=True, text=True)
+        top = []
+        for line in r.stdout.splitlines():
+            m = re.match(r"\s*([\d.]+)%\s+\[[.k]\]\s+(.*)", line)
+            if m:
+                top.append([float(m.group(1)), m.group(2).strip()[:160]])
+        with open(os.path.join(self.work, f"perf-{name}.txt"), "w") as f:
+            f.write(r.stdout)
+        self.out.setdefault("perf", {})[name] = top[:25]
+
     def wrk(self, conns: int, secs: float, threads: int = 2, delay_ms: int = 0) -> dict:
         env = dict(os.environ)
         if delay_ms:
@@ -424,7 +451,9 @@ class Bench:
         if not smoke:
             self.wrk(8, 1)
         c0 = cpu_s(self.server.pid)
+        rec = self.perf_start("p3")
         a_full = self.wrk(conns_full, secs)
+        self.perf_stop(rec)
         a_full["server_cpu_us_per_request"] = (cpu_s(self.server.pid) - c0) * 1e6 / max(1, a_full["requests"])
         log(f"P3 audex full: {a_full['rps']:,.0f} req/s p99 {a_full['p99_ms']:.2f} ms")
         # redis-benchmark counts requests, not seconds: size it from a short first run.
@@ -444,10 +473,10 @@ class Bench:
         def closest(sweep, full):
             return min(sweep, key=lambda x: abs(x["rps"] - full / 2))
 
-        ca = closest(a_sweep, a_full["rps"])["connections"]
-        cr = closest(r_sweep, r_full["rps"])["connections"]
-        a_half = self.wrk(ca, secs)
-        r_half = self.redis_bench(cr, max(5000, r_full["rps"] / 2 * secs))
+        # The sweep point itself (a re-run lands elsewhere when other builds load the machine).
+        a_half = dict(closest(a_sweep, a_full["rps"]))
+        r_half = dict(closest(r_sweep, r_full["rps"]))
+        ca, cr = a_half["connections"], r_half["connections"]
         log(f"P3 half (fewer connections): audex c={ca} {a_half['rps']:,.0f} req/s p99 "
             f"{a_half['p99_ms']:.2f} ms; redis c={cr} {r_half['rps']:,.0f} req/s p99 "
             f"{r_half['p99_ms']:.2f} ms")
@@ -594,7 +623,9 @@ class Bench:
                     "mean_ms": statistics.mean(lat) if lat else None}
 
         c0 = cpu_s(self.server.pid)
+        rec = self.perf_start("p4")
         out.update(asyncio.run(main()))
+        self.perf_stop(rec)
         out["server_cpu_us_per_event"] = (cpu_s(self.server.pid) - c0) * 1e6 / max(1, out["events_acked"])
         self.out["p4"] = out
         log(f"P4: {out['events_acked']:,} events acked at {out['rate_achieved']:,.0f}/s "
@@ -650,6 +681,9 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=100, help="P4 events per POST /v1/batch")
     ap.add_argument("--probes", type=float, default=20, help="P4 fresh-person probes per second")
     ap.add_argument("--post-connections", type=int, default=16)
+    ap.add_argument("--keep", action="store_true", help="keep WORK/serve-data after the run")
+    ap.add_argument("--perf", action="store_true",
+                    help="perf record the server during P3 full load and P4 (profiles in WORK)")
     args = ap.parse_args()
     b = Bench(args)
 
@@ -668,6 +702,14 @@ def main() -> int:
         rc = 2
     finally:
         b.stop_all()
+        # The copy can be large (GBs at 1M people): keep only with --keep.
+        if not args.keep:
+            shutil.rmtree(os.path.join(b.work, "serve-data"), ignore_errors=True)
+            for f in ("redis.proto",):
+                try:
+                    os.remove(os.path.join(b.work, f))
+                except FileNotFoundError:
+                    pass
         b.out["exit"] = rc
         with open(args.out, "w") as f:
             json.dump(b.out, f, indent=1)
