@@ -16,6 +16,7 @@
 
 mod adsets;
 mod audiences;
+pub mod doc;
 mod lists;
 mod model;
 mod segments;
@@ -28,16 +29,16 @@ use axum::Json;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{OriginalUri, Request};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post, put};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::{AppState, auth};
 
+pub use doc::CriteoApi;
 pub use model::{SegmentType, algebra_json};
 
 /// Largest request body of the Criteo endpoints (a contact-list patch may carry 50 000 hashes).
@@ -587,6 +588,18 @@ async fn check_version(req: Request, next: Next) -> Response {
 
 /// `GET /{version}/advertisers/me`: the credentials' advertiser (`GetPortfolioResponse`), so an
 /// SDK user can find the id every audience call takes.
+#[utoipa::path(
+    get,
+    path = "/{version}/advertisers/me",
+    tag = "criteo",
+    description = "The credentials' advertiser (`GetPortfolioResponse`).",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10")),
+    responses(
+        (status = 200, description = "The advertiser", body = doc::CriteoResourceResponse),
+        (status = 401, description = "Missing or wrong credentials", body = doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 async fn advertisers_me(
     axum::extract::State(state): axum::extract::State<Arc<AppState>>,
     headers: HeaderMap,
@@ -600,6 +613,18 @@ async fn advertisers_me(
 }
 
 /// `GET /{version}/marketing-solutions/me`: the calling application (`ApplicationSummaryModel`).
+#[utoipa::path(
+    get,
+    path = "/{version}/marketing-solutions/me",
+    tag = "criteo",
+    description = "The calling application (`ApplicationSummaryModel`).",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10")),
+    responses(
+        (status = 200, description = "The application", body = doc::CriteoResourceResponse),
+        (status = 401, description = "Missing or wrong credentials", body = doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 async fn me(
     axum::extract::State(state): axum::extract::State<Arc<AppState>>,
     headers: HeaderMap,
@@ -614,58 +639,119 @@ async fn me(
     ))
 }
 
+/// Every Criteo route, in one place: [`router`] serves exactly these, and the OpenAPI test checks
+/// each appears in `/openapi.json` (annotate the handler and list it in [`CriteoApi`]).
+fn table() -> Vec<crate::Route> {
+    use crate::route;
+    use Method as M;
+    vec![
+        route(
+            M::POST,
+            "/{version}/marketing-solutions/audience-segments/create",
+            segments::create,
+        ),
+        route(
+            M::PATCH,
+            "/{version}/marketing-solutions/audience-segments",
+            segments::update,
+        ),
+        route(
+            M::POST,
+            "/{version}/marketing-solutions/audience-segments/delete",
+            segments::delete,
+        ),
+        route(
+            M::POST,
+            "/{version}/marketing-solutions/audience-segments/search",
+            segments::search,
+        ),
+        route(
+            M::POST,
+            "/{version}/marketing-solutions/audience-segments/compute-sizes",
+            segments::compute_sizes,
+        ),
+        route(
+            M::POST,
+            "/{version}/marketing-solutions/audience-segments/estimate-size",
+            segments::estimate_size,
+        ),
+        route(
+            M::GET,
+            "/{version}/marketing-solutions/audience-segments/in-market-brands",
+            segments::in_market_brands,
+        ),
+        route(
+            M::GET,
+            "/{version}/marketing-solutions/audience-segments/in-market-interests",
+            segments::in_market_interests,
+        ),
+        route(
+            M::PATCH,
+            "/{version}/marketing-solutions/audience-segments/{id}/contact-list",
+            lists::amend,
+        ),
+        route(
+            M::DELETE,
+            "/{version}/marketing-solutions/audience-segments/{id}/contact-list",
+            lists::wipe,
+        ),
+        route(
+            M::GET,
+            "/{version}/marketing-solutions/audience-segments/{id}/contact-list/statistics",
+            lists::statistics,
+        ),
+        route(
+            M::POST,
+            "/{version}/marketing-solutions/audiences/create",
+            audiences::create,
+        ),
+        route(
+            M::PATCH,
+            "/{version}/marketing-solutions/audiences",
+            audiences::update,
+        ),
+        route(
+            M::POST,
+            "/{version}/marketing-solutions/audiences/delete",
+            audiences::delete,
+        ),
+        route(
+            M::POST,
+            "/{version}/marketing-solutions/audiences/search",
+            audiences::search,
+        ),
+        route(
+            M::POST,
+            "/{version}/marketing-solutions/audiences/compute-sizes",
+            audiences::compute_sizes,
+        ),
+        route(
+            M::POST,
+            "/{version}/marketing-solutions/audiences/estimate-size",
+            audiences::estimate_size,
+        ),
+        route(
+            M::PUT,
+            "/{version}/marketing-solutions/ad-sets/{id}/audience",
+            adsets::link,
+        ),
+        route(M::GET, "/{version}/advertisers/me", advertisers_me),
+        route(M::GET, "/{version}/marketing-solutions/me", me),
+    ]
+}
+
+/// The (method, path template) of every Criteo route (the counterpart of [`crate::routes`]).
+pub fn routes() -> Vec<(Method, &'static str)> {
+    table().into_iter().map(|(m, p, _)| (m, p)).collect()
+}
+
 /// The Criteo routes, to merge into the application's router.
 pub fn router() -> Router<Arc<AppState>> {
-    let segs = "/{version}/marketing-solutions/audience-segments";
-    let auds = "/{version}/marketing-solutions/audiences";
-    Router::new()
-        .route(&format!("{segs}/create"), post(segments::create))
-        .route(segs, patch(segments::update))
-        .route(&format!("{segs}/delete"), post(segments::delete))
-        .route(&format!("{segs}/search"), post(segments::search))
-        .route(
-            &format!("{segs}/compute-sizes"),
-            post(segments::compute_sizes),
-        )
-        .route(
-            &format!("{segs}/estimate-size"),
-            post(segments::estimate_size),
-        )
-        .route(
-            &format!("{segs}/in-market-brands"),
-            get(segments::in_market_brands),
-        )
-        .route(
-            &format!("{segs}/in-market-interests"),
-            get(segments::in_market_interests),
-        )
-        .route(
-            &format!("{segs}/{{id}}/contact-list"),
-            patch(lists::amend).delete(lists::wipe),
-        )
-        .route(
-            &format!("{segs}/{{id}}/contact-list/statistics"),
-            get(lists::statistics),
-        )
-        .route(&format!("{auds}/create"), post(audiences::create))
-        .route(auds, patch(audiences::update))
-        .route(&format!("{auds}/delete"), post(audiences::delete))
-        .route(&format!("{auds}/search"), post(audiences::search))
-        .route(
-            &format!("{auds}/compute-sizes"),
-            post(audiences::compute_sizes),
-        )
-        .route(
-            &format!("{auds}/estimate-size"),
-            post(audiences::estimate_size),
-        )
-        .route(
-            "/{version}/marketing-solutions/ad-sets/{id}/audience",
-            put(adsets::link),
-        )
-        .route("/{version}/advertisers/me", get(advertisers_me))
-        .route("/{version}/marketing-solutions/me", get(me))
-        .route_layer(middleware::from_fn(check_version))
+    let mut app = Router::new();
+    for (_, path, handler) in table() {
+        app = app.route(path, handler);
+    }
+    app.route_layer(middleware::from_fn(check_version))
         .method_not_allowed_fallback(|| async {
             CriteoError::from(Problem::at(
                 StatusCode::METHOD_NOT_ALLOWED,

@@ -69,9 +69,9 @@ impl AppState {
 }
 
 /// One route: method, path template, and its handler.
-type Route = (Method, &'static str, MethodRouter<Arc<AppState>>);
+pub(crate) type Route = (Method, &'static str, MethodRouter<Arc<AppState>>);
 
-fn route<H, T>(method: Method, path: &'static str, handler: H) -> Route
+pub(crate) fn route<H, T>(method: Method, path: &'static str, handler: H) -> Route
 where
     H: Handler<T, Arc<AppState>>,
     T: 'static,
@@ -140,7 +140,8 @@ fn table() -> Vec<Route> {
     ]
 }
 
-/// The (method, path template) of every route outside the Criteo API.
+/// The (method, path template) of every route outside the Criteo API (those are
+/// [`criteo::routes`]).
 pub fn routes() -> Vec<(Method, &'static str)> {
     table().into_iter().map(|(m, p, _)| (m, p)).collect()
 }

@@ -4,9 +4,10 @@
 //!
 //! Adding documented routes: annotate the handler with `#[utoipa::path]`, list it in
 //! [`ApiDoc`]'s `paths(...)`, and add its route to `crate::routes` (the test
-//! `tests/openapi.rs` fails when a route there is missing from the document). Another module's
+//! `tests/openapi_metrics.rs` fails when a route there is missing from the document). Another module's
 //! routes join with [`spec`]: derive an `OpenApi` struct there and `merge` it (or `nest` it under
-//! a prefix) in [`spec`], as the Criteo hook [`criteo_doc`] shows.
+//! a prefix) in [`spec`], as [`criteo_doc`] does for `crate::criteo` (whose routes are listed by
+//! `crate::criteo::routes`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -102,11 +103,10 @@ impl Modify for SecurityAddon {
     }
 }
 
-/// The Criteo Marketing Solutions routes' part of the document: the hook their owner fills
-/// (derive `OpenApi` on a struct listing the annotated handlers of `crate::criteo` and return
-/// `CriteoApi::openapi()` here; `nest` if its paths are relative). Empty for now.
+/// The Criteo Marketing Solutions routes' part of the document: [`crate::criteo::CriteoApi`]
+/// (its paths are absolute, `/{version}/marketing-solutions/…`).
 pub fn criteo_doc() -> utoipa::openapi::OpenApi {
-    utoipa::openapi::OpenApiBuilder::new().build()
+    crate::criteo::CriteoApi::openapi()
 }
 
 /// The whole document: [`ApiDoc`] with the other modules' parts merged in.

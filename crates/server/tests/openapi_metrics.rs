@@ -48,12 +48,15 @@ async fn start() -> Server {
 /// Routes anyone may call.
 const PUBLIC: [&str; 4] = ["/healthz", "/metrics", "/openapi.json", "/oauth2/token"];
 
-/// A concrete path for a template (`{x}` → `x-value`).
+/// A concrete path for a template (`{x}` → `x-value`; a Criteo `{version}` → `2025-10`, so that
+/// the request gets past the version check).
 fn concrete(template: &str) -> String {
     template
         .split('/')
         .map(|seg| {
-            if seg.starts_with('{') && seg.ends_with('}') {
+            if seg == "{version}" {
+                "2025-10".to_string()
+            } else if seg.starts_with('{') && seg.ends_with('}') {
                 format!("{}-value", &seg[1..seg.len() - 1])
             } else {
                 seg.to_string()
@@ -99,9 +102,13 @@ async fn every_route_is_in_the_openapi_document() {
         "{event}"
     );
 
-    // Router → document: each route has an operation with responses, and auth where needed.
-    let routes = audex_server::routes();
-    assert!(routes.len() >= 25, "{routes:?}");
+    // Router → document: each route (native and Criteo) has an operation with responses, and
+    // auth where needed.
+    let native = audex_server::routes();
+    assert!(native.len() >= 25, "{native:?}");
+    let criteo = audex_server::criteo::routes();
+    assert!(criteo.len() >= 20, "{criteo:?}");
+    let routes: Vec<_> = native.iter().chain(&criteo).cloned().collect();
     let mut missing = Vec::new();
     for (method, path) in &routes {
         let op = &spec["paths"][*path][method.as_str().to_lowercase()];
@@ -146,8 +153,66 @@ async fn every_route_is_in_the_openapi_document() {
     }
     assert!(
         missing.is_empty(),
-        "routes served but missing from /openapi.json (annotate the handler with #[utoipa::path] and list it in openapi::ApiDoc): {missing:?}"
+        "routes served but missing from /openapi.json (annotate the handler with #[utoipa::path] and list it in openapi::ApiDoc, or criteo::CriteoApi for a Criteo route): {missing:?}"
     );
+
+    // The Criteo operations: tagged, the admin bearer token, the version documented as YYYY-MM,
+    // errors in Criteo's envelope.
+    for (method, path) in &criteo {
+        let op = &spec["paths"][*path][method.as_str().to_lowercase()];
+        let what = format!("{method} {path}");
+        assert!(path.starts_with("/{version}/"), "{what}");
+        assert_eq!(op["tags"], json!(["criteo"]), "{what}");
+        assert_eq!(op["security"], json!([{"adminBearer": []}]), "{what}");
+        let version = op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == "version" && p["in"] == "path")
+            .unwrap_or_else(|| panic!("{what}: no version parameter"));
+        assert_eq!(version["required"], true, "{what}");
+        assert!(
+            version["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("YYYY-MM")),
+            "{what}: {version}"
+        );
+        assert_eq!(
+            version["schema"]["pattern"], "^[0-9]{4}-[0-9]{2}$",
+            "{what}"
+        );
+        for (status, r) in op["responses"].as_object().unwrap() {
+            let body = &r["content"]["application/json"]["schema"]["$ref"];
+            let body = body.as_str().unwrap_or_default();
+            if status.starts_with('4') {
+                assert_eq!(
+                    body, "#/components/schemas/CriteoErrorEnvelope",
+                    "{what} {status}"
+                );
+            } else {
+                assert!(
+                    body.starts_with("#/components/schemas/Criteo"),
+                    "{what} {status}"
+                );
+            }
+        }
+        if ["POST", "PATCH", "PUT"].contains(&method.as_str()) {
+            let body = &op["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+            assert!(
+                body.as_str()
+                    .is_some_and(|b| b.starts_with("#/components/schemas/Criteo")),
+                "{what}: request body {body}"
+            );
+        }
+    }
+    // Every documented path is a route of one of the two lists.
+    for path in spec["paths"].as_object().unwrap().keys() {
+        assert!(
+            routes.iter().any(|(_, p)| p == path),
+            "{path} documented but in neither audex_server::routes() nor criteo::routes()"
+        );
+    }
+    assert_eq!(spec["info"]["title"], "Audex", "ApiDoc's info is kept");
 
     // Every $ref resolves.
     let text = spec.to_string();

@@ -74,6 +74,22 @@ pub fn ad_sets_of(links: &BTreeMap<String, String>, audience_id: &str) -> Vec<St
 
 /// `PUT …/ad-sets/{ad-set-id}/audience`: links the ad set to `audienceId`, or unlinks it when
 /// `audienceId` is null.
+#[utoipa::path(
+    put,
+    path = "/{version}/marketing-solutions/ad-sets/{id}/audience",
+    tag = "criteo",
+    description = "Links an ad set to an audience, or unlinks it when `audienceId` is null.",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10"), ("id" = String, Path, description = "The ad-set id (1 to 128 characters)")),
+    request_body = super::doc::CriteoAdSetAudienceRequest,
+    responses(
+        (status = 200, description = "`AdSetAudience`", body = super::doc::CriteoResourceResponse),
+        (status = 400, description = "Invalid request: `errors[].source` names the field (JSON pointer or parameter)", body = super::doc::CriteoErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = super::doc::CriteoErrorEnvelope),
+        (status = 404, description = "No such segment or audience for this advertiser, or a version that is not YYYY-MM", body = super::doc::CriteoErrorEnvelope),
+        (status = 413, description = "Body over 8 MiB", body = super::doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 pub async fn link(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

@@ -92,6 +92,24 @@ fn create_one(adv: &Advertiser, item: &Value, pointer: &str) -> Result<Value, Pr
 }
 
 /// `POST …/audiences/create`.
+#[utoipa::path(
+    post,
+    path = "/{version}/marketing-solutions/audiences/create",
+    tag = "criteo",
+    description = "Creates audiences: and/or/not algebras of segments.",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10")),
+    request_body = super::doc::CriteoAudienceCreateRequest,
+    responses(
+        (status = 200, description = "Every item, or some (failed items are in `errors`)", body = super::doc::CriteoBulkResponse),
+        (status = 400, description = "Invalid request: `errors[].source` names the field (JSON pointer or parameter)", body = super::doc::CriteoErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = super::doc::CriteoErrorEnvelope),
+        (status = 403, description = "An advertiser id other than the credentials' advertiser", body = super::doc::CriteoErrorEnvelope),
+        (status = 404, description = "No such segment or audience for this advertiser, or a version that is not YYYY-MM", body = super::doc::CriteoErrorEnvelope),
+        (status = 413, description = "Body over 8 MiB", body = super::doc::CriteoErrorEnvelope),
+        (status = 422, description = "The definition cannot be evaluated", body = super::doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 pub async fn create(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> CResult {
     let adv = advertiser(&state, &headers)?;
     let body = read_json(body).await?;
@@ -145,6 +163,23 @@ fn update_one(adv: &Advertiser, item: &Value, pointer: &str) -> Result<Value, Pr
 }
 
 /// `PATCH …/audiences`.
+#[utoipa::path(
+    patch,
+    path = "/{version}/marketing-solutions/audiences",
+    tag = "criteo",
+    description = "Updates audiences: name, description, algebra.",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10")),
+    request_body = super::doc::CriteoAudienceUpdateRequest,
+    responses(
+        (status = 200, description = "Every item, or some (failed items are in `errors`)", body = super::doc::CriteoBulkResponse),
+        (status = 400, description = "Invalid request: `errors[].source` names the field (JSON pointer or parameter)", body = super::doc::CriteoErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = super::doc::CriteoErrorEnvelope),
+        (status = 404, description = "No such segment or audience for this advertiser, or a version that is not YYYY-MM", body = super::doc::CriteoErrorEnvelope),
+        (status = 413, description = "Body over 8 MiB", body = super::doc::CriteoErrorEnvelope),
+        (status = 422, description = "The definition cannot be evaluated", body = super::doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 pub async fn update(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> CResult {
     let adv = advertiser(&state, &headers)?;
     let body = read_json(body).await?;
@@ -196,6 +231,22 @@ fn delete_one(adv: &Advertiser, item: &Value, pointer: &str) -> Result<Value, Pr
 }
 
 /// `POST …/audiences/delete`.
+#[utoipa::path(
+    post,
+    path = "/{version}/marketing-solutions/audiences/delete",
+    tag = "criteo",
+    description = "Deletes audiences that no ad set is linked to.",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10")),
+    request_body = super::doc::CriteoIdsRequest,
+    responses(
+        (status = 200, description = "Every item, or some (failed items are in `errors`)", body = super::doc::CriteoBulkResponse),
+        (status = 400, description = "Invalid request: `errors[].source` names the field (JSON pointer or parameter)", body = super::doc::CriteoErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = super::doc::CriteoErrorEnvelope),
+        (status = 404, description = "No such segment or audience for this advertiser, or a version that is not YYYY-MM", body = super::doc::CriteoErrorEnvelope),
+        (status = 413, description = "Body over 8 MiB", body = super::doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 pub async fn delete(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> CResult {
     let adv = advertiser(&state, &headers)?;
     let body = read_json(body).await?;
@@ -204,6 +255,22 @@ pub async fn delete(State(state): State<Arc<AppState>>, headers: HeaderMap, body
 }
 
 /// `POST …/audiences/search?limit=&offset=`.
+#[utoipa::path(
+    post,
+    path = "/{version}/marketing-solutions/audiences/search",
+    tag = "criteo",
+    description = "Searches the advertiser's audiences.",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10"), ("limit" = Option<u32>, Query, description = "Items per page, 0 to 100 (default 50)"), ("offset" = Option<u32>, Query, description = "Zero-based first item (default 0)")),
+    request_body = super::doc::CriteoAudienceSearchRequest,
+    responses(
+        (status = 200, description = "A page of audiences", body = super::doc::CriteoPagedResponse),
+        (status = 400, description = "Invalid request: `errors[].source` names the field (JSON pointer or parameter)", body = super::doc::CriteoErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = super::doc::CriteoErrorEnvelope),
+        (status = 403, description = "An advertiser id other than the credentials' advertiser", body = super::doc::CriteoErrorEnvelope),
+        (status = 413, description = "Body over 8 MiB", body = super::doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 pub async fn search(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -259,6 +326,23 @@ pub async fn search(
 }
 
 /// `POST …/audiences/compute-sizes`.
+#[utoipa::path(
+    post,
+    path = "/{version}/marketing-solutions/audiences/compute-sizes",
+    tag = "criteo",
+    description = "Sizes of saved audiences now.",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10")),
+    request_body = super::doc::CriteoIdsRequest,
+    responses(
+        (status = 200, description = "Every item, or some (failed items are in `errors`)", body = super::doc::CriteoBulkResponse),
+        (status = 400, description = "Invalid request: `errors[].source` names the field (JSON pointer or parameter)", body = super::doc::CriteoErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = super::doc::CriteoErrorEnvelope),
+        (status = 404, description = "No such segment or audience for this advertiser, or a version that is not YYYY-MM", body = super::doc::CriteoErrorEnvelope),
+        (status = 413, description = "Body over 8 MiB", body = super::doc::CriteoErrorEnvelope),
+        (status = 422, description = "The definition cannot be evaluated", body = super::doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 pub async fn compute_sizes(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -274,6 +358,24 @@ pub async fn compute_sizes(
 }
 
 /// `POST …/audiences/estimate-size`: the size of an unsaved algebra.
+#[utoipa::path(
+    post,
+    path = "/{version}/marketing-solutions/audiences/estimate-size",
+    tag = "criteo",
+    description = "The size of an unsaved algebra.",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10")),
+    request_body = super::doc::CriteoAudienceEstimateRequest,
+    responses(
+        (status = 200, description = "`AudienceSizeEstimation`", body = super::doc::CriteoResourceResponse),
+        (status = 400, description = "Invalid request: `errors[].source` names the field (JSON pointer or parameter)", body = super::doc::CriteoErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = super::doc::CriteoErrorEnvelope),
+        (status = 403, description = "An advertiser id other than the credentials' advertiser", body = super::doc::CriteoErrorEnvelope),
+        (status = 404, description = "No such segment or audience for this advertiser, or a version that is not YYYY-MM", body = super::doc::CriteoErrorEnvelope),
+        (status = 413, description = "Body over 8 MiB", body = super::doc::CriteoErrorEnvelope),
+        (status = 422, description = "The definition cannot be evaluated", body = super::doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 pub async fn estimate_size(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

@@ -82,6 +82,22 @@ fn fits(kind: &str, s: &str) -> bool {
 
 /// `PATCH …/audience-segments/{id}/contact-list`: add or remove identifiers (emails or E.164
 /// phones, plaintext or SHA-256 of the normalised form).
+#[utoipa::path(
+    patch,
+    path = "/{version}/marketing-solutions/audience-segments/{id}/contact-list",
+    tag = "criteo",
+    description = "Adds or removes identifiers of a contact-list segment (emails or E.164 phones, plaintext or SHA-256).",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10"), ("id" = String, Path, description = "The contact-list segment id")),
+    request_body = super::doc::CriteoContactListRequest,
+    responses(
+        (status = 200, description = "`ContactlistAmendment`", body = super::doc::CriteoResourceResponse),
+        (status = 400, description = "Invalid request: `errors[].source` names the field (JSON pointer or parameter)", body = super::doc::CriteoErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = super::doc::CriteoErrorEnvelope),
+        (status = 404, description = "No such segment or audience for this advertiser, or a version that is not YYYY-MM", body = super::doc::CriteoErrorEnvelope),
+        (status = 413, description = "Body over 8 MiB", body = super::doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 pub async fn amend(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -200,6 +216,20 @@ pub async fn amend(
 }
 
 /// `DELETE …/audience-segments/{id}/contact-list`: removes every identifier, keeps the segment.
+#[utoipa::path(
+    delete,
+    path = "/{version}/marketing-solutions/audience-segments/{id}/contact-list",
+    tag = "criteo",
+    description = "Removes every identifier of a contact-list segment; the segment stays.",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10"), ("id" = String, Path, description = "The contact-list segment id")),
+    responses(
+        (status = 200, description = "`AudienceContactlist`", body = super::doc::CriteoResourceResponse),
+        (status = 400, description = "Invalid request: `errors[].source` names the field (JSON pointer or parameter)", body = super::doc::CriteoErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = super::doc::CriteoErrorEnvelope),
+        (status = 404, description = "No such segment or audience for this advertiser, or a version that is not YYYY-MM", body = super::doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 pub async fn wipe(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -222,6 +252,20 @@ pub async fn wipe(
 }
 
 /// `GET …/audience-segments/{id}/contact-list/statistics`: identifiers, matched people, rate.
+#[utoipa::path(
+    get,
+    path = "/{version}/marketing-solutions/audience-segments/{id}/contact-list/statistics",
+    tag = "criteo",
+    description = "Identifiers, matched people and match rate of a contact-list segment.",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10"), ("id" = String, Path, description = "The contact-list segment id")),
+    responses(
+        (status = 200, description = "`ContactListStatistics`", body = super::doc::CriteoResourceResponse),
+        (status = 400, description = "Invalid request: `errors[].source` names the field (JSON pointer or parameter)", body = super::doc::CriteoErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = super::doc::CriteoErrorEnvelope),
+        (status = 404, description = "No such segment or audience for this advertiser, or a version that is not YYYY-MM", body = super::doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 pub async fn statistics(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

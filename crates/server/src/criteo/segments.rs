@@ -308,6 +308,24 @@ pub(super) async fn bulk(
 }
 
 /// `POST …/audience-segments/create`.
+#[utoipa::path(
+    post,
+    path = "/{version}/marketing-solutions/audience-segments/create",
+    tag = "criteo",
+    description = "Creates segments (in-market, prospecting, retargeting, location, lookalike or contact list).",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10")),
+    request_body = super::doc::CriteoSegmentCreateRequest,
+    responses(
+        (status = 200, description = "Every item, or some (failed items are in `errors`)", body = super::doc::CriteoBulkResponse),
+        (status = 400, description = "Invalid request: `errors[].source` names the field (JSON pointer or parameter)", body = super::doc::CriteoErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = super::doc::CriteoErrorEnvelope),
+        (status = 403, description = "An advertiser id other than the credentials' advertiser", body = super::doc::CriteoErrorEnvelope),
+        (status = 404, description = "No such segment or audience for this advertiser, or a version that is not YYYY-MM", body = super::doc::CriteoErrorEnvelope),
+        (status = 413, description = "Body over 8 MiB", body = super::doc::CriteoErrorEnvelope),
+        (status = 422, description = "The definition cannot be evaluated", body = super::doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 pub async fn create(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> CResult {
     let adv = advertiser(&state, &headers)?;
     let body = read_json(body).await?;
@@ -473,6 +491,23 @@ fn update_one(adv: &Advertiser, item: &Value, pointer: &str) -> Result<Value, Pr
 }
 
 /// `PATCH …/audience-segments`.
+#[utoipa::path(
+    patch,
+    path = "/{version}/marketing-solutions/audience-segments",
+    tag = "criteo",
+    description = "Updates segments: name, description and their own type's fields.",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10")),
+    request_body = super::doc::CriteoSegmentUpdateRequest,
+    responses(
+        (status = 200, description = "Every item, or some (failed items are in `errors`)", body = super::doc::CriteoBulkResponse),
+        (status = 400, description = "Invalid request: `errors[].source` names the field (JSON pointer or parameter)", body = super::doc::CriteoErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = super::doc::CriteoErrorEnvelope),
+        (status = 404, description = "No such segment or audience for this advertiser, or a version that is not YYYY-MM", body = super::doc::CriteoErrorEnvelope),
+        (status = 413, description = "Body over 8 MiB", body = super::doc::CriteoErrorEnvelope),
+        (status = 422, description = "The definition cannot be evaluated", body = super::doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 pub async fn update(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> CResult {
     let adv = advertiser(&state, &headers)?;
     let body = read_json(body).await?;
@@ -505,6 +540,22 @@ fn delete_one(adv: &Advertiser, item: &Value, pointer: &str) -> Result<Value, Pr
 }
 
 /// `POST …/audience-segments/delete`.
+#[utoipa::path(
+    post,
+    path = "/{version}/marketing-solutions/audience-segments/delete",
+    tag = "criteo",
+    description = "Deletes segments that no audience or segment uses.",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10")),
+    request_body = super::doc::CriteoIdsRequest,
+    responses(
+        (status = 200, description = "Every item, or some (failed items are in `errors`)", body = super::doc::CriteoBulkResponse),
+        (status = 400, description = "Invalid request: `errors[].source` names the field (JSON pointer or parameter)", body = super::doc::CriteoErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = super::doc::CriteoErrorEnvelope),
+        (status = 404, description = "No such segment or audience for this advertiser, or a version that is not YYYY-MM", body = super::doc::CriteoErrorEnvelope),
+        (status = 413, description = "Body over 8 MiB", body = super::doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 pub async fn delete(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> CResult {
     let adv = advertiser(&state, &headers)?;
     let body = read_json(body).await?;
@@ -513,6 +564,22 @@ pub async fn delete(State(state): State<Arc<AppState>>, headers: HeaderMap, body
 }
 
 /// `POST …/audience-segments/search?limit=&offset=`.
+#[utoipa::path(
+    post,
+    path = "/{version}/marketing-solutions/audience-segments/search",
+    tag = "criteo",
+    description = "Searches the advertiser's segments.",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10"), ("limit" = Option<u32>, Query, description = "Items per page, 0 to 100 (default 50)"), ("offset" = Option<u32>, Query, description = "Zero-based first item (default 0)")),
+    request_body = super::doc::CriteoSegmentSearchRequest,
+    responses(
+        (status = 200, description = "A page of segments", body = super::doc::CriteoPagedResponse),
+        (status = 400, description = "Invalid request: `errors[].source` names the field (JSON pointer or parameter)", body = super::doc::CriteoErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = super::doc::CriteoErrorEnvelope),
+        (status = 403, description = "An advertiser id other than the credentials' advertiser", body = super::doc::CriteoErrorEnvelope),
+        (status = 413, description = "Body over 8 MiB", body = super::doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 pub async fn search(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -650,6 +717,23 @@ pub(super) async fn compute(
 }
 
 /// `POST …/audience-segments/compute-sizes`.
+#[utoipa::path(
+    post,
+    path = "/{version}/marketing-solutions/audience-segments/compute-sizes",
+    tag = "criteo",
+    description = "Sizes of saved segments now (null with a warning when a model has no scores yet).",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10")),
+    request_body = super::doc::CriteoIdsRequest,
+    responses(
+        (status = 200, description = "Every item, or some (failed items are in `errors`)", body = super::doc::CriteoBulkResponse),
+        (status = 400, description = "Invalid request: `errors[].source` names the field (JSON pointer or parameter)", body = super::doc::CriteoErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = super::doc::CriteoErrorEnvelope),
+        (status = 404, description = "No such segment or audience for this advertiser, or a version that is not YYYY-MM", body = super::doc::CriteoErrorEnvelope),
+        (status = 413, description = "Body over 8 MiB", body = super::doc::CriteoErrorEnvelope),
+        (status = 422, description = "The definition cannot be evaluated", body = super::doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 pub async fn compute_sizes(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -681,6 +765,23 @@ pub(super) async fn estimate(adv: Arc<Advertiser>, rule: Rule, kind: &'static st
 }
 
 /// `POST …/audience-segments/estimate-size`: in-market or location only.
+#[utoipa::path(
+    post,
+    path = "/{version}/marketing-solutions/audience-segments/estimate-size",
+    tag = "criteo",
+    description = "The size of an unsaved in-market or location segment.",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10")),
+    request_body = super::doc::CriteoSegmentEstimateRequest,
+    responses(
+        (status = 200, description = "`AudienceSegmentSizeEstimation`", body = super::doc::CriteoResourceResponse),
+        (status = 400, description = "Invalid request: `errors[].source` names the field (JSON pointer or parameter)", body = super::doc::CriteoErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = super::doc::CriteoErrorEnvelope),
+        (status = 403, description = "An advertiser id other than the credentials' advertiser", body = super::doc::CriteoErrorEnvelope),
+        (status = 413, description = "Body over 8 MiB", body = super::doc::CriteoErrorEnvelope),
+        (status = 422, description = "The definition cannot be evaluated", body = super::doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 pub async fn estimate_size(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -745,6 +846,20 @@ const MAX_BRANDS: usize = 1000;
 
 /// `GET …/audience-segments/in-market-brands?advertiser-id=&country=`: the catalog's brands
 /// with the size of each one's in-market segment in that country.
+#[utoipa::path(
+    get,
+    path = "/{version}/marketing-solutions/audience-segments/in-market-brands",
+    tag = "criteo",
+    description = "The catalog's brands with the size of each one's in-market segment in a country.",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10"), ("advertiser-id" = String, Query, description = "The credentials' advertiser id"), ("country" = String, Query, description = "ISO 3166-1 alpha-2 country code")),
+    responses(
+        (status = 200, description = "`InMarketAudienceSegmentBrand` items", body = super::doc::CriteoResourceResponse),
+        (status = 400, description = "Invalid request: `errors[].source` names the field (JSON pointer or parameter)", body = super::doc::CriteoErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = super::doc::CriteoErrorEnvelope),
+        (status = 403, description = "An advertiser id other than the credentials' advertiser", body = super::doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 pub async fn in_market_brands(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -786,6 +901,20 @@ pub async fn in_market_brands(
 
 /// `GET …/audience-segments/in-market-interests?advertiser-id=&country=`: the Google product
 /// categories of the catalog and their ancestors, with parents.
+#[utoipa::path(
+    get,
+    path = "/{version}/marketing-solutions/audience-segments/in-market-interests",
+    tag = "criteo",
+    description = "The Google product categories of the catalog and their ancestors.",
+    params(("version" = String, Path, description = "The API version, YYYY-MM (e.g. 2025-10)", pattern = "^[0-9]{4}-[0-9]{2}$", example = "2025-10"), ("advertiser-id" = String, Query, description = "The credentials' advertiser id"), ("country" = String, Query, description = "ISO 3166-1 alpha-2 country code")),
+    responses(
+        (status = 200, description = "`InMarketAudienceSegmentInterest` items", body = super::doc::CriteoResourceResponse),
+        (status = 400, description = "Invalid request: `errors[].source` names the field (JSON pointer or parameter)", body = super::doc::CriteoErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = super::doc::CriteoErrorEnvelope),
+        (status = 403, description = "An advertiser id other than the credentials' advertiser", body = super::doc::CriteoErrorEnvelope),
+    ),
+    security(("adminBearer" = []))
+)]
 pub async fn in_market_interests(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
