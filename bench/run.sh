@@ -25,7 +25,8 @@
 #   --no-serving    skip P3 lookups / P4 freshness / P6 after serving (bench/serving.py)
 #   --only-serving  only those, on WORK/data of an earlier run (its other figures are kept)
 # Serving needs wrk, redis-server, redis-cli, redis-benchmark: installed with apt-get (sudo when
-# not root) when missing. SERVING_ARGS adds options to bench/serving.py (e.g. "--rate 20000").
+# not root) when missing. SERVING_ARGS adds options to bench/serving.py (e.g. "--rate 20000";
+# "--in-place" serves WORK/data itself instead of a copy, when the disk is short at 1M people).
 # Environment: PEERS_ARGS adds options to bench/peers.py (e.g. "--memory-limit 12GB --threads 2").
 #
 # Output: bench/out/results-N.json (all figures, the machine, the command) and, unless --smoke or

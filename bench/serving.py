@@ -7,7 +7,8 @@ directory. Called by bench/run.sh after P1/P2; standard library only.
 
 1. Copies DIR to WORK/serve-data (the source is never written) and gives the copy's `default`
    advertiser a fresh admin secret (its SHA-256 written into the copy's advertisers.json: the
-   secret printed at creation is not recoverable, and the bench needs credentials).
+   secret printed at creation is not recoverable, and the bench needs credentials). With
+   --in-place, DIR itself (scratch data only, e.g. run.sh's WORK/data at 1M when the disk is short).
 2. Starts `audex serve` and saves every definition of --defs as an audience (POST /v1/audiences).
 3. Reads each audience's members (GET /v1/audiences/{id}/members?format=ndjson) and loads the
    same memberships into a fresh redis-server: one set per person (SADD m:<12-digit index>
@@ -202,10 +203,14 @@ class Bench:
 
     # -- setup --
     def copy_data(self) -> str:
-        dst = os.path.join(self.work, "serve-data")
-        shutil.rmtree(dst, ignore_errors=True)
-        log(f"copy {self.a.data} → {dst}")
-        shutil.copytree(self.a.data, dst, symlinks=True)
+        if self.a.in_place:
+            dst = self.a.data
+            log(f"serving {dst} in place (it gets the audiences, the P4 events and a new secret)")
+        else:
+            dst = os.path.join(self.work, "serve-data")
+            shutil.rmtree(dst, ignore_errors=True)
+            log(f"copy {self.a.data} → {dst}")
+            shutil.copytree(self.a.data, dst, symlinks=True)
         try:
             os.remove(os.path.join(dst, "LOCK"))
         except FileNotFoundError:
@@ -666,7 +671,7 @@ class Bench:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--audex", required=True)
-    ap.add_argument("--data", required=True, help="imported data directory (copied, never written)")
+    ap.add_argument("--data", required=True, help="imported data directory (copied, never written, unless --in-place)")
     ap.add_argument("--taxonomy", required=True)
     ap.add_argument("--defs", required=True)
     ap.add_argument("--events", required=True, help="NDJSON events to sample for the P4 load")
@@ -682,6 +687,8 @@ def main() -> int:
     ap.add_argument("--probes", type=float, default=20, help="P4 fresh-person probes per second")
     ap.add_argument("--post-connections", type=int, default=16)
     ap.add_argument("--keep", action="store_true", help="keep WORK/serve-data after the run")
+    ap.add_argument("--in-place", action="store_true",
+                    help="serve --data itself instead of a copy (scratch data only: it is written)")
     ap.add_argument("--perf", action="store_true",
                     help="perf record the server during P3 full load and P4 (profiles in WORK)")
     args = ap.parse_args()
