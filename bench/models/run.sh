@@ -152,7 +152,8 @@ sides; lbfgs is scikit-learn's default solver, saga its fastest one for sparse d
 {chr(10).join(trows)}
 
 The goal is ≥ 10× at 1M people; this is measured at {os.environ["PEOPLE"]} only, and holds against the default solver
-but not against saga. Quality is level with scikit-learn's on every seed (same objective: L2, C = 1, balanced
+but not against saga. Both sides ran in the same minutes on a machine shared with other builds: absolute times
+move by 2–4× between runs, so read the ratios, which are of one run. Quality is level with scikit-learn's on every seed (same objective: L2, C = 1, balanced
 classes). Training cost grows with the seed (the negatives are sampled in proportion), scoring with the
 population, on both sides.
 
