@@ -70,7 +70,12 @@ if [[ ! -f "$DATA/.imported" ]]; then
     touch "$DATA/.imported"
 fi
 # Recency is measured from the day after the simulated period.
-NOW=$(python3 -c "import json,sys; print(max(json.loads(l)['timestamp'] for l in open(sys.argv[1])))" "$SIM/events.ndjson" 2>/dev/null || date -u +%FT%TZ)
+# (kept beside the data, so a re-run after the large sim files were deleted uses the same time).
+if [[ ! -s "$DATA/.now" ]]; then
+    python3 -c "import json,sys; print(max(json.loads(l)['timestamp'] for l in open(sys.argv[1])))" \
+        "$SIM/events.ndjson" > "$DATA/.now" 2>/dev/null || date -u +%FT%TZ > "$DATA/.now"
+fi
+NOW=$(cat "$DATA/.now")
 
 say "audex model report (features, lookalike both methods, behavioral, prospecting) + export"
 "$AUDEX_BIN" --data "$DATA" --taxonomy "$TAXONOMY" model report --truth "$SIM/truth.ndjson" \
