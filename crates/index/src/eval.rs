@@ -8,7 +8,7 @@
 
 use audex_model::catalog::PriceTier;
 use audex_profile::{LINES_MARKER, PersonId, Profile};
-use audex_rules::{Event, Predicate, Rule};
+use audex_rules::{CountOp, Event, Predicate, Rule};
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use crate::index::{Index, union};
 use crate::person::{
     MAX_REFERENCE_DEPTH, PRICE_RANGE_DAYS, brand_eq, event_count, in_category, interest_share,
-    matches_pred, matches_rule, name_ids, no_event_after_ids, price_band_by, propset_passes,
-    season_mark, season_year, share_matches, window_days,
+    matches_pred, matches_rule, name_ids, price_band_by, propset_passes, season_mark, season_year,
+    share_matches, window_days,
 };
 use crate::{Context, EvalError};
 
@@ -231,6 +231,35 @@ fn eval_event(
     if ev.filters.is_empty() && ev.count.is_default() {
         return candidates; // exact: at least one event in the window
     }
+    // Without filters, being in `k` of the (name, channel, day) bitmaps means at least `k`
+    // events: count that far with bit-sliced bitmaps, and scan histories only below it.
+    let certain = match (
+        ev.filters.is_empty(),
+        ev.count.op,
+        window_days(&ev.within, now_day),
+    ) {
+        (true, CountOp::Ge | CountOp::Gt, Some((lo, hi))) => {
+            let k = ev.count.value as usize + usize::from(ev.count.op == CountOp::Gt);
+            (2..=MAX_SLICED_COUNT).contains(&k).then(|| {
+                at_least_k(
+                    &index.event_day_parts(&names, ev.channel, lo, hi),
+                    &candidates,
+                    k,
+                )
+            })
+        }
+        _ => None,
+    };
+    if let Some(certain) = certain {
+        let rest = &candidates - &certain;
+        let passing = par_filter(ctx, &rest, &|_, p| {
+            Ok(ev
+                .count
+                .matches(event_count(p, ev, &names, now_day, |_| true)))
+        })
+        .unwrap_or_default();
+        return certain | passing;
+    }
     // Which property sets pass the filters, decided once per set.
     let sets = &ctx.store.propsets;
     let pass = LazyPropsets::new(ctx, |id| {
@@ -238,7 +267,7 @@ fn eval_event(
     });
     let ok = |id: u32| pass.yes(id);
     let passing = par_filter(ctx, &candidates, &|_, p| {
-        Ok(ev.count.matches(event_count(p, ev, &names, now_day, &ok)))
+        Ok(ev.count.matches(event_count(p, ev, &names, now_day, ok)))
     })
     .unwrap_or_default();
     if ev.count.matches(0) {
@@ -263,13 +292,30 @@ fn eval_pred(
         Predicate::NoEventAfter(r) => {
             let anchors: Vec<u32> = r.after.iter().flat_map(|a| name_ids(ctx, a)).collect();
             let events = name_ids(ctx, &r.event);
-            let candidates = match window_days(&r.within, now_day) {
-                Some((lo, hi)) => index.event_days(&anchors, r.channel, lo, hi) & universe,
-                None => RoaringBitmap::new(),
+            let Some((lo, hi)) = window_days(&r.within, now_day) else {
+                return Ok(RoaringBitmap::new());
             };
-            par_filter(ctx, &candidates, &|_, p| {
-                Ok(no_event_after_ids(p, r, &anchors, &events, now_day))
-            })?
+            // Exact with bitmaps alone: walk the window's days from the newest, so the first
+            // day a person's anchor is seen is their last anchor day; they pass unless one of
+            // the events fell on that day or later.
+            let candidates = index.event_days(&anchors, r.channel, lo, hi) & universe;
+            let mut after = if hi < now_day {
+                index.event_days(&events, None, hi + 1, now_day) & &candidates
+            } else {
+                RoaringBitmap::new()
+            };
+            let (mut decided, mut out) = (RoaringBitmap::new(), RoaringBitmap::new());
+            for day in (lo..=hi).rev() {
+                after |= index.event_days(&events, None, day, day) & &candidates;
+                let last_anchor_today =
+                    (index.event_days(&anchors, r.channel, day, day) & &candidates) - &decided;
+                out |= &last_anchor_today - &after;
+                decided |= last_anchor_today;
+                if decided.len() == candidates.len() {
+                    break;
+                }
+            }
+            out
         }
         Predicate::CategoryInterest(c) if zero_share_passes(c.min_score) => {
             let candidates = product_people(index, c.within_days, now_day) & universe;
@@ -292,8 +338,11 @@ fn eval_pred(
             let in_cat = LazyPropsets::new(ctx, |id| {
                 bool_code(in_category(ctx, sets.get(id), c.category))
             });
-            par_filter(ctx, &(union(parts) & universe), &|_, p| {
-                let (num, den) = interest_share(p, c.within_days, now_day, &|id| in_cat.yes(id));
+            // Only people with a product event in the window have a share.
+            let candidates =
+                union(parts) & universe & product_people(index, c.within_days, now_day);
+            par_filter(ctx, &candidates, &|_, p| {
+                let (num, den) = interest_share(p, c.within_days, now_day, |id| in_cat.yes(id));
                 Ok(share_matches(num, den, c.min_score))
             })?
         }
@@ -312,8 +361,10 @@ fn eval_pred(
                         .is_some_and(|n| brand_eq(n, &b.brand)),
                 )
             });
-            par_filter(ctx, &(union(parts) & universe), &|_, p| {
-                let (num, den) = interest_share(p, b.within_days, now_day, &|id| is_brand.yes(id));
+            let candidates =
+                union(parts) & universe & product_people(index, b.within_days, now_day);
+            par_filter(ctx, &candidates, &|_, p| {
+                let (num, den) = interest_share(p, b.within_days, now_day, |id| is_brand.yes(id));
                 Ok(share_matches(num, den, b.min_score))
             })?
         }
@@ -371,7 +422,7 @@ fn eval_pred(
             };
             certain
                 | par_filter(ctx, &candidates, &|_, p| {
-                    Ok(price_band_by(p, now_day, &tier_of)
+                    Ok(price_band_by(p, now_day, tier_of)
                         .is_some_and(|band| r.ranges.contains(&band)))
                 })?
         }
@@ -390,21 +441,23 @@ fn eval_pred(
                 & universe
         }
         Predicate::AdExposure(a) => {
-            let candidates = match &a.campaign {
-                Some(c) => sets
-                    .values
-                    .get(c)
-                    .and_then(|id| index.campaigns.get(&id))
-                    .map(|b| b & universe)
-                    .unwrap_or_default(),
-                None => {
-                    let imp = audex_model::EventKind::AdImpression as u32;
-                    match window_days(&a.within, now_day) {
-                        Some((lo, hi)) => index.event_days(&[imp], None, lo, hi) & universe,
-                        None => RoaringBitmap::new(),
-                    }
-                }
+            // An impression in the window (of the campaign, when one is named), and a click in
+            // it when clicking is required.
+            let Some((lo, hi)) = window_days(&a.within, now_day) else {
+                return Ok(RoaringBitmap::new());
             };
+            let imp = audex_model::EventKind::AdImpression as u32;
+            let mut candidates = index.event_days(&[imp], None, lo, hi) & universe;
+            if let Some(c) = &a.campaign {
+                match sets.values.get(c).and_then(|id| index.campaigns.get(&id)) {
+                    Some(people) => candidates &= people,
+                    None => return Ok(RoaringBitmap::new()),
+                }
+            }
+            if a.clicked == Some(true) {
+                let click = audex_model::EventKind::AdClicked as u32;
+                candidates &= index.event_days(&[click], None, lo, hi);
+            }
             refine(ctx, &candidates, pred, now_day, depth)?
         }
         Predicate::PageCategory(pc) => {
@@ -481,6 +534,25 @@ fn eval_pred(
             refine(ctx, universe, pred, now_day, depth)?
         }
     })
+}
+
+/// Largest count threshold decided with bit-sliced bitmaps (each level costs a pass over the
+/// day bitmaps).
+const MAX_SLICED_COUNT: usize = 8;
+
+/// The people of `within` who are in at least `k` of `parts` (`k >= 1`): `levels[j]` holds
+/// those seen in at least `j + 1` parts so far.
+fn at_least_k(parts: &[&RoaringBitmap], within: &RoaringBitmap, k: usize) -> RoaringBitmap {
+    let mut levels: Vec<RoaringBitmap> = vec![RoaringBitmap::new(); k];
+    for part in parts {
+        let part = *part & within;
+        for j in (1..k).rev() {
+            let up = &levels[j - 1] & &part;
+            levels[j] |= up;
+        }
+        levels[0] |= part;
+    }
+    levels.pop().unwrap_or_default()
 }
 
 /// The people of `set` for which `keep` holds (a scan of a dense column, in parallel).

@@ -61,7 +61,7 @@ fn person_facts(store: &ProfileStore, person: PersonId, p: &Profile, day: u32) -
         return (BAND_NONE, 0.0);
     }
     let sets = &store.propsets;
-    let band = price_band_by(p, day, &|id| sets.get(id).tier).map_or(BAND_NONE, |b| 1 + b as u8);
+    let band = price_band_by(p, day, |id| sets.get(id).tier).map_or(BAND_NONE, |b| 1 + b as u8);
     (band, buying_power_spend(p, day))
 }
 

@@ -143,6 +143,18 @@ impl Index {
         lo: u32,
         hi: u32,
     ) -> RoaringBitmap {
+        union(self.event_day_parts(names, channel, lo, hi))
+    }
+
+    /// The (name, channel, day) bitmaps [`Index::event_days`] unions: one per entry a person
+    /// can hold, so being in `k` of them means at least `k` events.
+    pub fn event_day_parts(
+        &self,
+        names: &[u32],
+        channel: Option<Channel>,
+        lo: u32,
+        hi: u32,
+    ) -> Vec<&RoaringBitmap> {
         let mut parts: Vec<&RoaringBitmap> = Vec::new();
         for &name in names {
             for ch in [Channel::Web, Channel::App] {
@@ -154,7 +166,7 @@ impl Index {
                 }
             }
         }
-        union(parts)
+        parts
     }
 
     /// People with a product event of price tier `tier` (0 Low, 1 Medium, 2 High) on a day

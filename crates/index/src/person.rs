@@ -143,7 +143,7 @@ pub fn event_count(
     ev: &Event,
     names: &[u32],
     now_day: u32,
-    propset_ok: &dyn Fn(u32) -> bool,
+    propset_ok: impl Fn(u32) -> bool,
 ) -> u64 {
     let Some((lo, hi)) = window_days(&ev.within, now_day) else {
         return 0;
@@ -198,7 +198,7 @@ pub fn interest_share(
     p: &Profile,
     within_days: Option<u32>,
     now_day: u32,
-    set_of: &dyn Fn(u32) -> bool,
+    set_of: impl Fn(u32) -> bool,
 ) -> (u64, u64) {
     let lo = now_day.saturating_sub(within_days.unwrap_or(MAX_DAYS));
     let (mut num, mut den) = (0u64, 0u64);
@@ -244,7 +244,7 @@ pub fn brand_eq(a: &str, b: &str) -> bool {
 
 fn category_interest(ctx: &Context<'_>, p: &Profile, c: &CategoryInterest, now_day: u32) -> bool {
     let sets = &ctx.store.propsets;
-    let (num, den) = interest_share(p, c.within_days, now_day, &|id| {
+    let (num, den) = interest_share(p, c.within_days, now_day, |id| {
         in_category(ctx, sets.get(id), c.category)
     });
     share_matches(num, den, c.min_score)
@@ -252,7 +252,7 @@ fn category_interest(ctx: &Context<'_>, p: &Profile, c: &CategoryInterest, now_d
 
 fn brand_interest(ctx: &Context<'_>, p: &Profile, b: &BrandInterest, now_day: u32) -> bool {
     let sets = &ctx.store.propsets;
-    let (num, den) = interest_share(p, b.within_days, now_day, &|id| {
+    let (num, den) = interest_share(p, b.within_days, now_day, |id| {
         sets.get(id)
             .brand
             .and_then(|v| sets.values.name(v))
@@ -269,7 +269,7 @@ pub fn price_band(
     now_day: u32,
 ) -> Option<PriceBand> {
     let sets = &ctx.store.propsets;
-    price_band_by(p, now_day, &|id| {
+    price_band_by(p, now_day, |id| {
         let set = sets.get(id);
         if category.is_some_and(|c| !in_category(ctx, set, c)) {
             return None;
@@ -283,7 +283,7 @@ pub fn price_band(
 pub fn price_band_by(
     p: &Profile,
     now_day: u32,
-    tier_of: &dyn Fn(u32) -> Option<PriceTier>,
+    tier_of: impl Fn(u32) -> Option<PriceTier>,
 ) -> Option<PriceBand> {
     let mut counts = [0u64; 3];
     let lo = now_day.saturating_sub(PRICE_RANGE_DAYS);
@@ -492,7 +492,7 @@ pub(crate) fn matches_pred(
         Predicate::Event(ev) => {
             let names = name_ids(ctx, &ev.event);
             let sets = &ctx.store.propsets;
-            let n = event_count(p, ev, &names, now_day, &|id| {
+            let n = event_count(p, ev, &names, now_day, |id| {
                 propset_passes(ctx, sets.get(id), &ev.filters)
             });
             ev.count.matches(n)
@@ -633,19 +633,19 @@ fn facts(ctx: &Context<'_>, p: &Profile, pred: &Predicate, now_day: u32) -> Valu
                 })
                 .map(|e| json!({"date": date(e.day), "channel": e.channel.as_str(), "count": e.count}))
                 .collect();
-            let n = event_count(p, ev, &names, now_day, &|id| {
+            let n = event_count(p, ev, &names, now_day, |id| {
                 propset_passes(ctx, sets.get(id), &ev.filters)
             });
             json!({"window": [date(lo), date(hi)], "count": n, "matching_days": days})
         }
         Predicate::CategoryInterest(c) => {
-            let (num, den) = interest_share(p, c.within_days, now_day, &|id| {
+            let (num, den) = interest_share(p, c.within_days, now_day, |id| {
                 in_category(ctx, sets.get(id), c.category)
             });
             json!({"category_events": num, "product_events": den})
         }
         Predicate::BrandInterest(b) => {
-            let (num, den) = interest_share(p, b.within_days, now_day, &|id| {
+            let (num, den) = interest_share(p, b.within_days, now_day, |id| {
                 sets.get(id)
                     .brand
                     .and_then(|v| sets.values.name(v))
