@@ -649,6 +649,7 @@ pub async fn search(
 }
 
 /// The size of a rule now, or `None` (with a warning) when a model it needs has no scores yet.
+/// `rule` must already have its `model` predicates materialized (see [`sizes_of`]).
 pub(super) fn size_of(
     ctx: &audex_index::Context<'_>,
     index: &audex_index::Index,
@@ -672,6 +673,10 @@ pub(super) fn size_of(
 }
 
 /// Sizes of saved audiences chosen by `find`, as `{id, type, attributes: {size}}` items.
+///
+/// Every item's rule is evaluated in one context built by
+/// [`Advertiser::with_rule_context`], so `model` predicates (lookalike, prospecting) are
+/// materialized from stored scores exactly as for the native `/v1/audiences/{id}/size`.
 pub(super) async fn compute(
     adv: Arc<Advertiser>,
     items: Vec<Value>,
@@ -681,20 +686,21 @@ pub(super) async fn compute(
     blocking(move || {
         let now = audex_engine::now_ms();
         let mut warnings = Vec::new();
-        // A copy: the context holds the definitions' read lock while it lives.
-        let defs = adv.definitions()?.clone();
-        let results = adv.with_context(|ctx, index| {
-            let mut out = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                let pointer = format!("/data/{i}");
-                let r = (|| {
+        let what = if kind == "AudienceSize" {
+            "audience-not-found"
+        } else {
+            "segment-not-found"
+        };
+        // Resolve and compile every item first: the context holds the definitions' read lock.
+        let resolved: Vec<Result<(String, Rule), Problem>> = {
+            let defs = adv.definitions()?;
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let pointer = format!("/data/{i}");
                     let id = resource_id(item, &pointer)?;
                     attributes(item, &pointer)?;
-                    let what = if kind == "AudienceSize" {
-                        "audience-not-found"
-                    } else {
-                        "segment-not-found"
-                    };
                     let a = defs
                         .audiences
                         .iter()
@@ -704,16 +710,62 @@ pub(super) async fn compute(
                         .definition
                         .compile()
                         .map_err(|e| rule_problem(e, &pointer))?;
-                    let size = size_of(ctx, index, &rule, now, &pointer, &mut warnings)?;
-                    Ok(json!({"id": id, "type": kind, "attributes": {"size": size}}))
-                })();
-                out.push(r);
-            }
-            Ok(out)
-        })?;
+                    Ok((id, rule))
+                })
+                .collect()
+        };
+        // The compiled rules, with the item index of each (for pointers).
+        let (positions, rules): (Vec<usize>, Vec<Rule>) = resolved
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.as_ref().ok().map(|(_, rule)| (i, rule.clone())))
+            .unzip();
+        let pointer = |j: usize| format!("/data/{}", positions.get(j).copied().unwrap_or(j));
+        let sizes = sizes_of(&adv, rules, now, pointer, &mut warnings)?;
+        let mut sizes = sizes.into_iter();
+        let results = resolved
+            .into_iter()
+            .map(|r| {
+                let (id, _) = r?;
+                let size = sizes.next().unwrap_or(Ok(None))?;
+                Ok(json!({"id": id, "type": kind, "attributes": {"size": size}}))
+            })
+            .collect();
         bulk_response(results, warnings)
     })
     .await
+}
+
+/// The sizes of `rules` now, in order, evaluated in one context whose `model` predicates are
+/// materialized from stored scores (`pointer(j)` names the j-th rule in problems and
+/// warnings). A model without scores gives `None` with a warning.
+pub(super) fn sizes_of(
+    adv: &Advertiser,
+    rules: Vec<Rule>,
+    now: i64,
+    pointer: impl Fn(usize) -> String,
+    warnings: &mut Vec<Problem>,
+) -> Result<Vec<Result<Option<u64>, Problem>>, CriteoError> {
+    if rules.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One `or` of every rule: the rewrite keeps an `or`'s operands in order.
+    let all = Rule::Or(rules);
+    let sizes = adv.with_rule_context(Some(&all), |ctx, index, rewritten| {
+        let rewritten = match rewritten {
+            Some(Rule::Or(v)) => v.as_slice(),
+            _ => match &all {
+                Rule::Or(v) => v.as_slice(),
+                _ => &[],
+            },
+        };
+        Ok(rewritten
+            .iter()
+            .enumerate()
+            .map(|(j, rule)| size_of(ctx, index, rule, now, &pointer(j), warnings))
+            .collect())
+    })?;
+    Ok(sizes)
 }
 
 /// `POST …/audience-segments/compute-sizes`.
@@ -753,9 +805,15 @@ pub(super) async fn estimate(adv: Arc<Advertiser>, rule: Rule, kind: &'static st
     blocking(move || {
         let now = audex_engine::now_ms();
         let mut warnings = Vec::new();
-        let size = adv.with_context(|ctx, index| {
-            Ok(size_of(ctx, index, &rule, now, "/data", &mut warnings))
-        })??;
+        let size = sizes_of(
+            &adv,
+            vec![rule],
+            now,
+            |_| "/data".to_string(),
+            &mut warnings,
+        )?
+        .pop()
+        .unwrap_or(Ok(None))?;
         Ok(single_response(
             json!({"type": kind, "attributes": {"size": size}}),
             warnings,
