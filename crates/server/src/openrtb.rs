@@ -9,7 +9,9 @@
 //! - **What is added:** one `user.data[]` object `{"id":"audex","name":"audex","segment":[{"id",
 //!   "name"}…]}` with the person's audience ids and names, and, when some of those audiences imply
 //!   an IAB Audience Taxonomy 1.1 segment, a second one with `"ext":{"segtax":4}` carrying those
-//!   ids. Earlier `user.data[]` objects named `audex` are replaced (enriching twice is a no-op).
+//!   ids, together with the IAB ids of the behavioral tags inferred for the person (`audex model
+//!   behavioral`; a tag a rule defines under the same name is not the inferred one and maps to
+//!   none). Earlier `user.data[]` objects named `audex` are replaced (enriching twice is a no-op).
 //! - **Recommended products** (DESIGN "Serving"): the first Audex object's `ext.recommendations`
 //!   holds up to `?recommendations=N` products (default 5, 0 for none) from the advertiser's
 //!   retargeting recommender (`product_id`, `title`, `brand`, `price`, `currency`, `category`,
@@ -28,8 +30,10 @@
 use std::sync::{Arc, OnceLock};
 
 use audex_engine::audiences::SavedAudience;
+use audex_engine::{Advertiser, EngineError};
 use audex_model::event::Gender;
 use audex_model::taxonomy::AudienceTaxonomy;
+use audex_profile::PersonId;
 use audex_rules::{Predicate, Rule};
 use axum::body::Body;
 use axum::extract::State;
@@ -110,7 +114,7 @@ pub async fn bid_request(
             audex_engine::view::find_person(&st.profiles, id).map(|p| (*field, p))
         })
     };
-    let (segments, products) = match matched {
+    let (segments, products, inferred) = match matched {
         Some((_, person)) => {
             let products = if n == 0 {
                 Vec::new()
@@ -128,15 +132,19 @@ pub async fn bid_request(
                     Vec::new()
                 })
             };
-            (adv.audiences_of(person)?, products)
+            (
+                adv.audiences_of(person)?,
+                products,
+                inferred_iab_ids(&adv, person)?,
+            )
         }
-        None => (Vec::new(), Vec::new()),
+        None => (Vec::new(), Vec::new(), Vec::new()),
     };
     let field = matched.map_or("none", |m| m.0);
-    if segments.is_empty() && products.is_empty() {
+    if segments.is_empty() && products.is_empty() && inferred.is_empty() {
         return Ok(json_response(bytes.to_vec(), field));
     }
-    enrich(&mut request, &segments, products);
+    enrich(&mut request, &segments, products, &inferred);
     let out = serde_json::to_vec(&request).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(json_response(out, field))
 }
@@ -282,10 +290,43 @@ pub fn validate(request: &Value) -> Result<Vec<(&'static str, String)>, ApiError
     Ok(ids)
 }
 
+/// The IAB Audience Taxonomy 1.1 ids of the behavioral tags inferred for `person` (stored by
+/// `audex model behavioral|refresh`), in tag order, without repeats. A tag that a rule defines
+/// under the same name is skipped, as `tag` predicates see the rule rather than the inference.
+pub fn inferred_iab_ids(
+    adv: &Advertiser,
+    person: PersonId,
+) -> Result<Vec<&'static str>, EngineError> {
+    let models = adv.model_store()?;
+    if models.tags.tags.is_empty() {
+        return Ok(Vec::new());
+    }
+    let defs = adv.definitions()?;
+    let mut out: Vec<&'static str> = Vec::new();
+    for (name, members) in &models.tags.tags {
+        if !members.contains(person) || defs.tags.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        for id in audex_models::behavioral::iab_ids(name) {
+            if !out.contains(id) {
+                out.push(id);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Adds the Audex `user.data[]` objects for `audiences` (and `products`, recommended, in the
 /// first one's `ext`) to a validated request, replacing any earlier ones named
-/// [`DATA_PROVIDER`].
-pub fn enrich(request: &mut Value, audiences: &[SavedAudience], products: Vec<Value>) {
+/// [`DATA_PROVIDER`]. `inferred` are IAB Audience Taxonomy 1.1 ids of the person's inferred
+/// behavioral tags ([`inferred_iab_ids`]); they join the ids the audiences imply in the
+/// `segtax` 4 object.
+pub fn enrich(
+    request: &mut Value,
+    audiences: &[SavedAudience],
+    products: Vec<Value>,
+    inferred: &[&'static str],
+) {
     let Some(root) = request.as_object_mut() else {
         return;
     };
@@ -312,6 +353,7 @@ pub fn enrich(request: &mut Value, audiences: &[SavedAudience], products: Vec<Va
     }
     data.push(ours);
     let mut iab: Vec<&'static str> = audiences.iter().flat_map(iab_segments).collect();
+    iab.extend_from_slice(inferred);
     iab.sort_by_key(|id| (id.len(), *id));
     iab.dedup();
     if !iab.is_empty() {

@@ -2,7 +2,10 @@
 //! `shared/data/openrtb` (IAB spec 2.5/2.6 examples, bsm/openrtb test data; the 2.6 EIDs
 //! fragments are wrapped in a minimal request): a known person gets the Audex `user.data[]`
 //! objects and nothing else changes; an unknown person gets the request back byte for byte;
-//! malformed requests get a 400 naming the field.
+//! malformed requests get a 400 naming the field. After behavioral inference on a small
+//! simulated shop, a tagged person's request carries the tags' IAB Audience Taxonomy ids.
+
+mod common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -24,8 +27,12 @@ struct Server {
 }
 
 async fn start() -> Server {
+    start_with(EngineOptions::default()).await
+}
+
+async fn start_with(options: EngineOptions) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Arc::new(Engine::open(dir.path(), EngineOptions::default()).unwrap());
+    let engine = Arc::new(Engine::open(dir.path(), options).unwrap());
     let a = engine.create_advertiser("shop-a", 0).unwrap();
     let b = engine.create_advertiser("shop-b", 0).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -582,4 +589,129 @@ async fn recommended_products_in_the_audex_ext() {
             assert_eq!(v, body);
         }
     }
+}
+
+/// The IAB ids of the `segtax` 4 object of an enriched request (empty when there is none).
+fn segtax_ids(v: &Value) -> Vec<String> {
+    let (_, ours) = split_audex(v.clone());
+    ours.iter()
+        .filter(|d| d["ext"]["segtax"] == 4)
+        .flat_map(|d| d["segment"].as_array().cloned().unwrap_or_default())
+        .filter_map(|seg| seg["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inferred_behavioral_tags_add_their_iab_audience_ids() {
+    let s = start_with(EngineOptions {
+        taxonomy: Some(common::taxonomy_path()),
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let ta = token(&s, &s.a).await;
+    let adv = s.engine.advertiser("shop-a").unwrap();
+    let tags = {
+        let adv = adv.clone();
+        tokio::task::spawn_blocking(move || {
+            common::load_sim(&adv, 800);
+            common::infer_tags(&adv, audex_engine::now_ms())
+        })
+        .await
+        .unwrap()
+    };
+    // A tagged person and an untagged one, by their primary identifiers (no audience is saved,
+    // so only the tags can enrich).
+    let (tagged, untagged) = {
+        let st = adv.state().unwrap();
+        let n = st.profiles.profiles.len() as u32;
+        let is_tagged = |p: u32| tags.iter().any(|(_, m)| m.contains(p));
+        // People whose primary identifier finds them (not merged into someone else).
+        let found = |p: u32| {
+            let id = audex_engine::Advertiser::primary_id(&st.profiles, p);
+            (audex_engine::view::find_person(&st.profiles, &id) == Some(p)).then_some((p, id))
+        };
+        let tagged = (0..n)
+            .filter(|p| is_tagged(*p))
+            .find_map(found)
+            .expect("someone is tagged");
+        let untagged = (0..n)
+            .filter(|p| !is_tagged(*p))
+            .find_map(found)
+            .expect("someone is untagged");
+        (tagged, untagged.1)
+    };
+    let mut expected: Vec<&str> = Vec::new();
+    for (name, members) in &tags {
+        if members.contains(tagged.0) {
+            let ids = audex_models::behavioral::iab_ids(name);
+            assert!(!ids.is_empty(), "{name} maps to IAB ids");
+            expected.extend(ids);
+        }
+    }
+    expected.sort_by_key(|id| (id.len(), *id));
+    expected.dedup();
+
+    let post = |user: String| {
+        let (http, url, ta) = (
+            http.clone(),
+            format!("{}/v1/openrtb/bid-request?recommendations=0", s.base),
+            ta.clone(),
+        );
+        async move {
+            let body =
+                serde_json::to_vec(&json!({"id": "r", "imp": [{"id": "1"}], "user": {"id": user}}))
+                    .unwrap();
+            let (status, matched, out) = bid_url(&http, &url, &ta, body.clone()).await;
+            assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&out));
+            (matched, body, out)
+        }
+    };
+    let (matched, sent, out) = post(tagged.1.clone()).await;
+    assert_eq!(matched, "user.id");
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    let (rest, ours) = split_audex(v.clone());
+    assert_eq!(
+        rest,
+        expected_rest(&serde_json::from_slice(&sent).unwrap()),
+        "{v}"
+    );
+    assert_eq!(ours.len(), 2, "{v}");
+    assert_eq!(ours[0]["segment"], json!([]), "no audience saved: {v}");
+    assert_eq!(ours[1]["ext"], json!({"segtax": 4}), "{v}");
+    assert_eq!(segtax_ids(&v), expected, "{v}");
+    // Enriching again changes nothing.
+    let (http2, ta2) = (http.clone(), ta.clone());
+    let url = format!("{}/v1/openrtb/bid-request?recommendations=0", s.base);
+    let (_, _, again) = bid_url(&http2, &url, &ta2, out.clone()).await;
+    assert_eq!(serde_json::from_slice::<Value>(&again).unwrap(), v);
+
+    // An untagged person in no audience, and an unknown one: the request comes back as sent.
+    for user in [untagged, "nobody-at-all".to_string()] {
+        let (_, sent, out) = post(user.clone()).await;
+        assert_eq!(out, sent, "{user}: {}", String::from_utf8_lossy(&out));
+    }
+}
+
+async fn bid_url(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: Vec<u8>,
+) -> (StatusCode, String, Vec<u8>) {
+    let r = http
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let matched = r
+        .headers()
+        .get("x-audex-match")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    (status, matched, r.bytes().await.unwrap().to_vec())
 }
