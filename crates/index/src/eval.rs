@@ -538,21 +538,31 @@ fn eval_pred(
 
 /// Largest count threshold decided with bit-sliced bitmaps (each level costs a pass over the
 /// day bitmaps).
-const MAX_SLICED_COUNT: usize = 8;
+const MAX_SLICED_COUNT: usize = 32;
 
-/// The people of `within` who are in at least `k` of `parts` (`k >= 1`): `levels[j]` holds
-/// those seen in at least `j + 1` parts so far.
+/// The people of `within` who are in at least `k` of `parts` (`1 <= k <= 255`), counted
+/// with one saturating byte per person: a pass over the parts' members, no bitmap algebra.
 fn at_least_k(parts: &[&RoaringBitmap], within: &RoaringBitmap, k: usize) -> RoaringBitmap {
-    let mut levels: Vec<RoaringBitmap> = vec![RoaringBitmap::new(); k];
+    let k = k.min(usize::from(u8::MAX)) as u8;
+    let Some(max) = within.max() else {
+        return RoaringBitmap::new();
+    };
+    let mut counts = vec![0u8; max as usize + 1];
     for part in parts {
-        let part = *part & within;
-        for j in (1..k).rev() {
-            let up = &levels[j - 1] & &part;
-            levels[j] |= up;
+        for p in part.range(..=max) {
+            if let Some(c) = counts.get_mut(p as usize)
+                && *c < k
+            {
+                *c += 1;
+            }
         }
-        levels[0] |= part;
     }
-    levels.pop().unwrap_or_default()
+    RoaringBitmap::from_sorted_iter(
+        within
+            .iter()
+            .filter(|&p| counts.get(p as usize).is_some_and(|&c| c >= k)),
+    )
+    .unwrap_or_default()
 }
 
 /// The people of `set` for which `keep` holds (a scan of a dense column, in parallel).
