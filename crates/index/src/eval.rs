@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::index::{Index, union};
 use crate::person::{
-    MAX_REFERENCE_DEPTH, PRICE_RANGE_DAYS, brand_eq, event_count, in_category, interest_share,
-    matches_pred, matches_rule, name_ids, price_band_by, propset_passes, season_mark, season_year,
-    share_matches, window_days,
+    MAX_REFERENCE_DEPTH, PRICE_RANGE_DAYS, brand_eq, event_count, has_interest, in_category,
+    interest_share, matches_pred, matches_rule, name_ids, price_band_by, propset_passes,
+    season_mark, season_year, share_matches, window_days,
 };
 use crate::{Context, EvalError};
 
@@ -341,6 +341,11 @@ fn eval_pred(
             // Only people with a product event in the window have a share.
             let candidates =
                 union(parts) & universe & product_people(index, c.within_days, now_day);
+            if c.min_score.is_none() {
+                return par_filter(ctx, &candidates, &|_, p| {
+                    Ok(has_interest(p, c.within_days, now_day, |id| in_cat.yes(id)))
+                });
+            }
             par_filter(ctx, &candidates, &|_, p| {
                 let (num, den) = interest_share(p, c.within_days, now_day, |id| in_cat.yes(id));
                 Ok(share_matches(num, den, c.min_score))
@@ -363,6 +368,13 @@ fn eval_pred(
             });
             let candidates =
                 union(parts) & universe & product_people(index, b.within_days, now_day);
+            if b.min_score.is_none() {
+                return par_filter(ctx, &candidates, &|_, p| {
+                    Ok(has_interest(p, b.within_days, now_day, |id| {
+                        is_brand.yes(id)
+                    }))
+                });
+            }
             par_filter(ctx, &candidates, &|_, p| {
                 let (num, den) = interest_share(p, b.within_days, now_day, |id| is_brand.yes(id));
                 Ok(share_matches(num, den, b.min_score))

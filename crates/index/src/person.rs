@@ -214,6 +214,27 @@ pub fn interest_share(
     (num, den)
 }
 
+/// Whether the numerator of [`interest_share`] is positive — some product event of the window
+/// counts toward it — found without scanning the rest (newest entries first).
+pub fn has_interest(
+    p: &Profile,
+    within_days: Option<u32>,
+    now_day: u32,
+    set_of: impl Fn(u32) -> bool,
+) -> bool {
+    let lo = now_day.saturating_sub(within_days.unwrap_or(MAX_DAYS));
+    let start = p.entries.partition_point(|e| entry_day(*e) < lo);
+    let end = p.entries.partition_point(|e| entry_day(*e) <= now_day);
+    p.entries.get(start..end).is_some_and(|window| {
+        window.iter().rev().map(|e| Entry::unpack(*e)).any(|e| {
+            e.count > 0
+                && e.propset != LINES_MARKER
+                && PRODUCT_KINDS.contains(&e.kind())
+                && set_of(e.propset)
+        })
+    })
+}
+
 /// Whether an interest share `num / den` passes: without `min_score`, at least one matching
 /// event; with it, some product events and `num / den >= min_score`. The threshold is taken at
 /// six decimals and compared in integers, so a share of exactly 0.3 passes `score >= 0.3`
