@@ -153,8 +153,33 @@ fn find_taxonomy(cli_taxonomy: &Option<PathBuf>, data: &Path) -> Option<PathBuf>
 
 pub fn open_engine(cli: &Cli) -> Result<Engine> {
     let taxonomy = find_taxonomy(&cli.taxonomy, &cli.data);
-    Engine::open(&cli.data, EngineOptions { taxonomy })
-        .with_context(|| format!("opening data directory {}", cli.data.display()))
+    let engine = Engine::open(
+        &cli.data,
+        EngineOptions {
+            taxonomy: taxonomy.clone(),
+        },
+    )
+    .with_context(|| format!("opening data directory {}", cli.data.display()))?;
+    // The taxonomy resolves category ids at every evaluation: keep a copy in the data
+    // directory (as `audex taxonomy import` does), so later runs from any working directory
+    // read categories the same way instead of silently losing subtree matching.
+    let kept = cli.data.join("google-product-taxonomy.txt");
+    if let Some(found) = taxonomy
+        && !kept.exists()
+    {
+        match std::fs::copy(&found, &kept) {
+            Ok(_) => eprintln!(
+                "taxonomy {} copied to {} (used from now on)",
+                found.display(),
+                kept.display()
+            ),
+            Err(e) => eprintln!(
+                "warning: could not copy the taxonomy to {}: {e}",
+                kept.display()
+            ),
+        }
+    }
+    Ok(engine)
 }
 
 pub fn bar(len: u64, what: &str) -> ProgressBar {
