@@ -5,55 +5,18 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use audex_engine::{Credentials, Engine, EngineOptions};
+use audex_engine::EngineOptions;
+use common::Server;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const P: &str = "/2027-01/marketing-solutions";
 
-struct Server {
-    base: String,
-    engine: Arc<Engine>,
-    a: Credentials,
-    _dir: tempfile::TempDir,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
 async fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let options = EngineOptions {
+    common::start_server(EngineOptions {
         taxonomy: Some(common::taxonomy_path()),
-    };
-    let engine = Arc::new(Engine::open(dir.path(), options).unwrap());
-    let a = engine.create_advertiser("shop-a", 0).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (tx, rx) = tokio::sync::oneshot::channel::<SocketAddr>();
-    let e = engine.clone();
-    tokio::spawn(async move {
-        audex_server::serve(
-            e,
-            "127.0.0.1:0".parse().unwrap(),
-            async {
-                let _ = stopped.await;
-            },
-            move |addr| {
-                let _ = tx.send(addr);
-            },
-        )
-        .await
-        .unwrap();
-    });
-    let addr = rx.await.unwrap();
-    Server {
-        base: format!("http://{addr}"),
-        engine,
-        a,
-        _dir: dir,
-        _stop: stop,
-    }
+    })
+    .await
 }
 
 async fn token(s: &Server) -> String {

@@ -1,54 +1,17 @@
 //! The server over real HTTP on loopback: collector, auth and tenancy, lookups, audience API,
 //! and a table of bad requests that must each get a 4xx JSON error while nothing accepted is lost.
 
-use std::io::Write;
-use std::net::SocketAddr;
-use std::sync::Arc;
+mod common;
 
-use audex_engine::{Credentials, Engine, EngineOptions};
+use std::io::Write;
+
+use audex_engine::{Credentials, EngineOptions};
+use common::Server;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-struct Server {
-    base: String,
-    engine: Arc<Engine>,
-    a: Credentials,
-    b: Credentials,
-    _dir: tempfile::TempDir,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
 async fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = Arc::new(Engine::open(dir.path(), EngineOptions::default()).unwrap());
-    let a = engine.create_advertiser("shop-a", 0).unwrap();
-    let b = engine.create_advertiser("shop-b", 0).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (tx, rx) = tokio::sync::oneshot::channel::<SocketAddr>();
-    let e = engine.clone();
-    tokio::spawn(async move {
-        audex_server::serve(
-            e,
-            "127.0.0.1:0".parse().unwrap(),
-            async {
-                let _ = stopped.await;
-            },
-            move |addr| {
-                let _ = tx.send(addr);
-            },
-        )
-        .await
-        .unwrap();
-    });
-    let addr = rx.await.unwrap();
-    Server {
-        base: format!("http://{addr}"),
-        engine,
-        a,
-        b,
-        _dir: dir,
-        _stop: stop,
-    }
+    common::start_server(EngineOptions::default()).await
 }
 
 async fn token(s: &Server, c: &Credentials) -> String {

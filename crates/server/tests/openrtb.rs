@@ -7,60 +7,21 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use audex_engine::{Credentials, Engine, EngineOptions};
+use audex_engine::{Credentials, EngineOptions};
+use common::Server;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const KNOWN: &str = "ortb-known-user";
-
-struct Server {
-    base: String,
-    engine: Arc<Engine>,
-    a: Credentials,
-    b: Credentials,
-    _dir: tempfile::TempDir,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
 
 async fn start() -> Server {
     start_with(EngineOptions::default()).await
 }
 
 async fn start_with(options: EngineOptions) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = Arc::new(Engine::open(dir.path(), options).unwrap());
-    let a = engine.create_advertiser("shop-a", 0).unwrap();
-    let b = engine.create_advertiser("shop-b", 0).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (tx, rx) = tokio::sync::oneshot::channel::<SocketAddr>();
-    let e = engine.clone();
-    tokio::spawn(async move {
-        audex_server::serve(
-            e,
-            "127.0.0.1:0".parse().unwrap(),
-            async {
-                let _ = stopped.await;
-            },
-            move |addr| {
-                let _ = tx.send(addr);
-            },
-        )
-        .await
-        .unwrap();
-    });
-    let addr = rx.await.unwrap();
-    Server {
-        base: format!("http://{addr}"),
-        engine,
-        a,
-        b,
-        _dir: dir,
-        _stop: stop,
-    }
+    common::start_server(options).await
 }
 
 fn data_dir() -> PathBuf {

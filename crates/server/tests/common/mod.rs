@@ -4,11 +4,13 @@
 
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use audex_engine::Advertiser;
 use audex_engine::import::{Format, ImportOptions, import_reader};
 use audex_engine::models::{InferredTags, ModelScores};
+use audex_engine::{Advertiser, Credentials, Engine, EngineOptions};
 use audex_models::behavioral::{self, TAGS};
 use audex_models::features::{self, FeatureConfig};
 use audex_models::lookalike::{self, LookalikeConfig, Target};
@@ -137,4 +139,49 @@ pub fn infer_tags(adv: &Advertiser, now: i64) -> Vec<(String, RoaringBitmap)> {
     })
     .expect("tags stored");
     tags
+}
+
+/// A real `audex_server` on a loopback port over a fresh data directory with two advertisers,
+/// stopped when dropped.
+pub struct Server {
+    pub base: String,
+    pub engine: Arc<Engine>,
+    pub a: Credentials,
+    pub b: Credentials,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Starts a [`Server`] whose engine opens with `options`.
+pub async fn start_server(options: EngineOptions) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(Engine::open(dir.path(), options).unwrap());
+    let a = engine.create_advertiser("shop-a", 0).unwrap();
+    let b = engine.create_advertiser("shop-b", 0).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (tx, rx) = tokio::sync::oneshot::channel::<SocketAddr>();
+    let e = engine.clone();
+    tokio::spawn(async move {
+        audex_server::serve(
+            e,
+            "127.0.0.1:0".parse().unwrap(),
+            async {
+                let _ = stopped.await;
+            },
+            move |addr| {
+                let _ = tx.send(addr);
+            },
+        )
+        .await
+        .unwrap();
+    });
+    let addr = rx.await.unwrap();
+    Server {
+        base: format!("http://{addr}"),
+        engine,
+        a,
+        b,
+        _dir: dir,
+        _stop: stop,
+    }
 }
