@@ -5,7 +5,8 @@
 -- IDS_FILE holds one person identifier per line (the people that are in at least one saved
 -- audience, the same people whose memberships Redis holds). With WRK_DELAY_MS set, each
 -- connection waits that many milliseconds between a response and its next request (wrk's
--- `delay()` hook): the paced "half load" run. done() prints one JSON line with the figures.
+-- `delay()` hook): the paced "half load" run. With WRK_PATH set (e.g. /healthz), every request is
+-- a GET of that path instead: the control run. done() prints one JSON line with the figures.
 
 local ids = {}
 local token = ""
@@ -22,7 +23,16 @@ function init(args)
    math.randomseed(os.time() + seed % 1000003)
 end
 
+-- WRK_PATH: request that fixed path instead (bench/serving.py's paced control, GET /healthz).
+local fixed_path = os.getenv("WRK_PATH")
+if fixed_path == "" then
+   fixed_path = nil
+end
+
 function request()
+   if fixed_path then
+      return wrk.format("GET", fixed_path)
+   end
    local id = ids[math.random(#ids)]
    return wrk.format("GET", "/v1/people/" .. id .. "/audiences",
       { ["Authorization"] = "Bearer " .. token })

@@ -465,7 +465,26 @@ def render_serving(sv: dict) -> list[str]:
     if ap:
         row(f"Audex paced: {ap['connections']} connections × one request per {ap['delay_ms']} ms "
             f"(aimed at {ap['target_rps']:,.0f}/s)", ap, None)
+    ac = p3.get("audex_paced_healthz")
+    if ac:
+        row("control: the same pacing, `GET /healthz` (no lookup)", ac, None)
     lines.append("")
+    runs = [(n, x) for n, x in (("full load", af), ("fewer connections", ah), ("paced", ap))
+            if x and x.get("server_p99_le_ms") is not None]
+    if runs:
+        ms = lambda v: "> 1,000" if v is None else f"{v:g}"  # noqa: E731
+        parts = "; ".join(f"{n}: p50 ≤ {ms(x.get('server_p50_le_ms'))}, p99 ≤ "
+                          f"{ms(x.get('server_p99_le_ms'))}, {100 * x.get('server_over_1ms', 0):.2f}% over 1 ms"
+                          for n, x in runs)
+        sweeps = ", ".join(f"{n} {x.get('sweeps_during', 0)}" for n, x in runs)
+        lines.append("Lookup time inside the server (its own histogram, `audex_http_request_duration_seconds` "
+                     "of the lookup route in `/metrics`, bucket bounds in ms; from routing to the response, "
+                     f"without the socket, the kernel or the wait for a CPU): {parts}. The client-side p99 "
+                     "above adds the loopback TCP path, the wait for a core shared with wrk (and with other "
+                     "builds), and wrk's own scheduling; the `/healthz` control shows that floor for the "
+                     "paced method. Membership sweeps (`audex serve` re-evaluates every saved audience every "
+                     f"60 s) that fell in each run: {sweeps}.")
+        lines.append("")
     if af.get("server_cpu_us_per_request") and rf.get("server_cpu_us_per_request"):
         ca, cr = af["server_cpu_us_per_request"], rf["server_cpu_us_per_request"]
         lines.append(f"Server CPU per request at full load (user + system time of the server process "
