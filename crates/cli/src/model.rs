@@ -190,8 +190,8 @@ fn extract(
     (f, t.elapsed().as_secs_f64() * 1e3)
 }
 
-fn epoch_bar(epochs: u32, what: &str) -> ProgressBar {
-    bar(u64::from(epochs), what)
+fn iteration_bar(iterations: u32, what: &str) -> ProgressBar {
+    bar(u64::from(iterations), what)
 }
 
 fn lookalike_cmd(cli: &Cli, a: &LookalikeArgs) -> Result<i32> {
@@ -226,7 +226,7 @@ fn lookalike_cmd(cli: &Cli, a: &LookalikeArgs) -> Result<i32> {
             adv.taxonomy(),
             &FeatureConfig::new(today(store, now)),
         );
-        let pb = epoch_bar(config.logistic.epochs, "train ");
+        let pb = iteration_bar(config.logistic.max_iterations, "train ");
         let r = lookalike::run_observed(&f, &seed, &config, &|e| pb.set_position(u64::from(e)))?;
         pb.finish_and_clear();
         (r, features_ms)
@@ -319,7 +319,7 @@ fn refresh_cmd(cli: &Cli, c: &Common) -> Result<i32> {
                 adv.taxonomy(),
                 &FeatureConfig::new(today(store, now)),
             );
-            let pb = epoch_bar(config.logistic.epochs, "train ");
+            let pb = iteration_bar(config.logistic.max_iterations, "train ");
             let r = lookalike::run_observed(&f, &seed, &config, &|e| pb.set_position(u64::from(e)));
             pb.finish_and_clear();
             r
@@ -462,7 +462,7 @@ fn prospecting_cmd(cli: &Cli, a: &ProspectingArgs) -> Result<i32> {
             days_since_last_visit_max: None,
             ..config.clone()
         };
-        let pb = epoch_bar(config.logistic.epochs, "train ");
+        let pb = iteration_bar(config.logistic.max_iterations, "train ");
         let all = prospecting::run(store, views, &everyone, day)?;
         pb.finish_and_clear();
         let eligible = prospecting::eligible(store, &config, day);
@@ -566,7 +566,8 @@ fn behavioral_cmd(cli: &Cli, a: &BehavioralArgs) -> Result<i32> {
 
 fn quality_json(q: &lookalike::Quality) -> Value {
     json!({"auc": q.auc, "recall_at_k": q.recall_at_k, "precision_at_k": q.precision_at_k,
-           "k": q.k, "train_ms": q.train_ms, "score_ms": q.score_ms})
+           "k": q.k, "train_ms": q.train_ms, "score_ms": q.score_ms,
+           "iterations": q.iterations, "passes": q.passes, "gradient": q.gradient})
 }
 
 fn export_split(

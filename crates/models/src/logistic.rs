@@ -1,39 +1,53 @@
-//! L2-regularised logistic regression on sparse rows, trained by SGD.
+//! L2-regularised logistic regression on sparse rows, solved to convergence by full-batch L-BFGS.
 //!
-//! The objective is scikit-learn's: `C · Σ wᵢ · logloss(xᵢ, yᵢ) + ½‖w‖²` (bias not
-//! regularised), written per example as `wᵢ · logloss + λ/2 ‖w‖²` with `λ = 1 / (C · n)`.
-//! Updates use Bottou's schedule `η_t = η₀ / (1 + η₀ λ t)` and the scaled-weight trick
-//! (`w = s · v`) so the L2 shrink costs O(1) per step and a step costs O(nnz of the row).
-//! Examples are visited in a shuffled order drawn from the seed, so training is deterministic.
+//! The objective is scikit-learn's `LogisticRegression`:
+//! `C · Σ sᵢ · log(1 + exp(−yᵢ (w · xᵢ + b))) + ½‖w‖²`, the intercept `b` not regularised and
+//! `sᵢ` the sample weights (`n / (2 · n_class)` with [`LogisticConfig::balanced`], as
+//! `class_weight="balanced"`). It is strictly convex, so a converged solver reaches the one
+//! optimum scikit-learn's solvers approach; Audex stops at a gradient ten times smaller than
+//! scikit-learn's default (`tol = 1e-4`), on the same scale (the gradient divided by `C · Σ sᵢ`).
+//!
+//! How it is made fast (and why it converges in tens of passes where plain SGD needs many):
+//! * only the columns present in the training rows are solved for (a hashed space of 2^18
+//!   columns holds a few thousand used ones); the training rows are copied once into a compact
+//!   CSR matrix, so the weights of a pass stay in cache;
+//! * features are centred implicitly (`w · (x − μ) + b'`, `μ` the weighted column means), an
+//!   exact reparametrisation of the same model and penalty that takes the intercept's strong
+//!   coupling with near-constant columns (country, demographics) out of the Hessian;
+//! * the L-BFGS initial inverse Hessian is the inverse diagonal of the Hessian at `w = 0`;
+//! * one pass over the rows computes the loss and the gradient together, split into
+//!   fixed blocks summed in a fixed order, in parallel: the result does not depend on the
+//!   number of threads, so training is deterministic.
 
 use audex_profile::PersonId;
+use rayon::prelude::*;
 
 use crate::features::Features;
-use crate::rng::SplitMix64;
 
 /// Training parameters.
 #[derive(Debug, Clone)]
 pub struct LogisticConfig {
     /// Inverse regularisation strength, as scikit-learn's `C`.
     pub c: f32,
-    /// Passes over the examples.
-    pub epochs: u32,
-    /// Initial learning rate η₀.
-    pub learning_rate: f32,
     /// Weight classes inversely to their frequency (scikit-learn's `class_weight="balanced"`).
     pub balanced: bool,
-    /// Shuffle seed.
-    pub seed: u64,
+    /// Stop when the largest gradient component, divided by `C · Σ sᵢ`, is at most this
+    /// (scikit-learn's `tol` on the same scale; its default is 1e-4).
+    pub tolerance: f64,
+    /// Most L-BFGS iterations.
+    pub max_iterations: u32,
+    /// L-BFGS memory (correction pairs kept).
+    pub memory: usize,
 }
 
 impl Default for LogisticConfig {
     fn default() -> Self {
         LogisticConfig {
             c: 1.0,
-            epochs: 10,
-            learning_rate: 0.5,
             balanced: true,
-            seed: 42,
+            tolerance: 1e-5,
+            max_iterations: 500,
+            memory: 10,
         }
     }
 }
@@ -45,6 +59,12 @@ pub struct LogisticModel {
     pub weights: Vec<f32>,
     /// Intercept.
     pub bias: f32,
+    /// L-BFGS iterations run.
+    pub iterations: u32,
+    /// Loss-and-gradient passes over the training rows.
+    pub passes: u32,
+    /// The final largest gradient component divided by `C · Σ sᵢ`.
+    pub gradient: f64,
 }
 
 impl LogisticModel {
@@ -81,67 +101,316 @@ pub fn train(
     train_observed(features, examples, config, &|_| {})
 }
 
-/// [`train`], calling `on_epoch` with the number of epochs done after each one.
+/// The training rows, copied into a compact matrix over the columns they use.
+struct Problem {
+    /// Used columns of the feature space, ascending; compact column `j` is `columns[j]`.
+    columns: Vec<u32>,
+    indptr: Vec<usize>,
+    indices: Vec<u32>,
+    values: Vec<f32>,
+    /// `+1` / `−1` per row.
+    sign: Vec<f64>,
+    /// `C · sᵢ` per row.
+    weight: Vec<f64>,
+    /// Weighted column means (the implicit centring).
+    mean: Vec<f64>,
+    /// Row blocks of a pass: fixed by the number of rows only.
+    blocks: Vec<(usize, usize)>,
+}
+
+impl Problem {
+    fn new(features: &Features, examples: &[(PersonId, bool)], config: &LogisticConfig) -> Self {
+        let pos = examples.iter().filter(|e| e.1).count();
+        let neg = examples.len() - pos;
+        let n = examples.len() as f64;
+        let (wp, wn) = if config.balanced && pos > 0 && neg > 0 {
+            (n / (2.0 * pos as f64), n / (2.0 * neg as f64))
+        } else {
+            (1.0, 1.0)
+        };
+        let c = f64::from(config.c.max(1e-9));
+        // Compact column ids, ascending in the original order.
+        let mut used = vec![false; features.dim as usize];
+        for &(p, _) in examples {
+            for &i in features.row(p).0 {
+                used[i as usize] = true;
+            }
+        }
+        let columns: Vec<u32> = (0..features.dim).filter(|&i| used[i as usize]).collect();
+        let mut compact = vec![u32::MAX; features.dim as usize];
+        for (j, &i) in columns.iter().enumerate() {
+            compact[i as usize] = j as u32;
+        }
+        drop(used);
+        let nnz: usize = examples.iter().map(|&(p, _)| features.row(p).0.len()).sum();
+        let (mut indptr, mut indices, mut values) = (
+            Vec::with_capacity(examples.len() + 1),
+            Vec::with_capacity(nnz),
+            Vec::with_capacity(nnz),
+        );
+        indptr.push(0);
+        let (mut sign, mut weight) = (
+            Vec::with_capacity(examples.len()),
+            Vec::with_capacity(examples.len()),
+        );
+        let mut mean = vec![0f64; columns.len()];
+        let mut total = 0f64;
+        for &(p, y) in examples {
+            let (idx, val) = features.row(p);
+            let s = c * if y { wp } else { wn };
+            for (&i, &v) in idx.iter().zip(val) {
+                let j = compact[i as usize];
+                indices.push(j);
+                values.push(v);
+                mean[j as usize] += s * f64::from(v);
+            }
+            indptr.push(indices.len());
+            sign.push(if y { 1.0 } else { -1.0 });
+            weight.push(s);
+            total += s;
+        }
+        for m in &mut mean {
+            *m /= total.max(f64::MIN_POSITIVE);
+        }
+        let rows = examples.len();
+        let nblocks = (rows / 2048).clamp(1, 64);
+        let blocks = (0..nblocks)
+            .map(|b| (b * rows / nblocks, (b + 1) * rows / nblocks))
+            .collect();
+        Problem {
+            columns,
+            indptr,
+            indices,
+            values,
+            sign,
+            weight,
+            mean,
+            blocks,
+        }
+    }
+
+    fn dim(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Loss and gradient at `theta = (w, b')` (margin `w · (x − μ) + b'`), in one pass.
+    /// `grad` has `dim + 1` entries, the last for `b'`.
+    fn loss_gradient(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
+        let d = self.dim();
+        let (w, b) = (&theta[..d], theta[d]);
+        let shift = b - w.iter().zip(&self.mean).map(|(a, m)| a * m).sum::<f64>();
+        let parts: Vec<(f64, f64, Vec<f64>)> = self
+            .blocks
+            .par_iter()
+            .map(|&(lo, hi)| {
+                let mut g = vec![0f64; d];
+                let (mut loss, mut rsum) = (0f64, 0f64);
+                for r in lo..hi {
+                    let (a, e) = (self.indptr[r], self.indptr[r + 1]);
+                    let (idx, val) = (&self.indices[a..e], &self.values[a..e]);
+                    let z = shift + gather(w, idx, val);
+                    let (y, s) = (self.sign[r], self.weight[r]);
+                    let m = y * z;
+                    // log(1 + e^{−m}) and σ(−m), stable on both sides (e ≤ 1, so
+                    // ln(1 + e) is exact to 1e-16 absolute, all the sum needs).
+                    let e = (-m.abs()).exp();
+                    let l = (1.0 + e).ln() + (-m).max(0.0);
+                    let q = if m >= 0.0 {
+                        e / (1.0 + e)
+                    } else {
+                        1.0 / (1.0 + e)
+                    };
+                    loss += s * l;
+                    let res = -y * s * q;
+                    rsum += res;
+                    for (&j, &v) in idx.iter().zip(val) {
+                        g[j as usize] += res * f64::from(v);
+                    }
+                }
+                (loss, rsum, g)
+            })
+            .collect();
+        let (mut loss, mut rsum) = (0f64, 0f64);
+        grad[..d].copy_from_slice(w);
+        for (l, r, g) in &parts {
+            loss += l;
+            rsum += r;
+            for (a, b) in grad[..d].iter_mut().zip(g) {
+                *a += b;
+            }
+        }
+        for (a, m) in grad[..d].iter_mut().zip(&self.mean) {
+            *a -= m * rsum;
+        }
+        grad[d] = rsum;
+        loss + 0.5 * w.iter().map(|a| a * a).sum::<f64>()
+    }
+
+    /// The diagonal of the Hessian at `w = 0` (where every σ(1 − σ) is ¼), centred columns.
+    fn initial_diagonal(&self) -> Vec<f64> {
+        let d = self.dim();
+        let mut h = vec![0f64; d + 1];
+        let mut total = 0f64;
+        for r in 0..self.sign.len() {
+            let s = self.weight[r];
+            total += s;
+            for k in self.indptr[r]..self.indptr[r + 1] {
+                let v = f64::from(self.values[k]);
+                h[self.indices[k] as usize] += s * v * v;
+            }
+        }
+        for (x, m) in h[..d].iter_mut().zip(&self.mean) {
+            *x = 1.0 + 0.25 * (*x - m * m * total).max(0.0);
+        }
+        h[d] = (0.25 * total).max(1e-12);
+        h
+    }
+}
+
+/// `Σ w[idx[k]] · val[k]`, four partial sums wide: a single running sum would make every
+/// addition wait for the previous one.
+#[inline]
+fn gather(w: &[f64], idx: &[u32], val: &[f32]) -> f64 {
+    let mut acc = [0f64; 4];
+    let (ic, vc) = (idx.chunks_exact(4), val.chunks_exact(4));
+    let (ir, vr) = (ic.remainder(), vc.remainder());
+    for (i, v) in ic.zip(vc) {
+        for k in 0..4 {
+            acc[k] += w[i[k] as usize] * f64::from(v[k]);
+        }
+    }
+    for (&i, &v) in ir.iter().zip(vr) {
+        acc[0] += w[i as usize] * f64::from(v);
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn max_abs(a: &[f64]) -> f64 {
+    a.iter().fold(0f64, |m, x| m.max(x.abs()))
+}
+
+/// [`train`], calling `on_iteration` with the number of L-BFGS iterations done so far.
 pub fn train_observed(
     features: &Features,
     examples: &[(PersonId, bool)],
     config: &LogisticConfig,
-    on_epoch: &dyn Fn(u32),
+    on_iteration: &dyn Fn(u32),
 ) -> LogisticModel {
-    let dim = features.dim as usize;
-    let mut v = vec![0f32; dim];
-    let mut scale = 1f64;
-    let n = examples.len().max(1);
-    let pos = examples.iter().filter(|e| e.1).count();
-    let neg = examples.len() - pos;
-    let (wp, wn) = if config.balanced && pos > 0 && neg > 0 {
-        (n as f32 / (2.0 * pos as f32), n as f32 / (2.0 * neg as f32))
-    } else {
-        (1.0, 1.0)
-    };
-    let lambda = 1.0 / (f64::from(config.c.max(1e-9)) * n as f64);
-    // A prior-matching start for the intercept speeds the first epoch up.
-    let prior = (pos as f32 * wp).max(1e-3) / (neg as f32 * wn).max(1e-3);
-    let mut bias = prior.ln();
-    let mut order: Vec<u32> = (0..examples.len() as u32).collect();
-    let mut rng = SplitMix64::new(config.seed);
-    let eta0 = f64::from(config.learning_rate);
-    let mut t = 0f64;
-    for epoch in 0..config.epochs {
-        on_epoch(epoch);
-        rng.shuffle(&mut order);
-        for &k in &order {
-            let (p, y) = examples[k as usize];
-            let eta = eta0 / (1.0 + eta0 * lambda * t);
-            t += 1.0;
-            let (idx, val) = features.row(p);
-            let mut z = f64::from(bias);
-            for (&i, &x) in idx.iter().zip(val) {
-                z += f64::from(v[i as usize]) * f64::from(x) * scale;
+    let prob = Problem::new(features, examples, config);
+    let d = prob.dim();
+    let total: f64 = prob.weight.iter().sum();
+    let scale = total.max(f64::MIN_POSITIVE);
+    let h0 = prob.initial_diagonal();
+    let mut theta = vec![0f64; d + 1];
+    let mut grad = vec![0f64; d + 1];
+    let mut f = prob.loss_gradient(&theta, &mut grad);
+    let mut passes = 1u32;
+    let memory = config.memory.max(1);
+    let (mut s_hist, mut y_hist, mut rho): (Vec<Vec<f64>>, Vec<Vec<f64>>, Vec<f64>) =
+        (Vec::new(), Vec::new(), Vec::new());
+    let mut dir = vec![0f64; d + 1];
+    let mut trial = vec![0f64; d + 1];
+    let mut trial_grad = vec![0f64; d + 1];
+    let mut alpha = vec![0f64; memory];
+    let mut iterations = 0u32;
+    while iterations < config.max_iterations && max_abs(&grad) / scale > config.tolerance {
+        on_iteration(iterations);
+        // Two-loop recursion: dir = −H·grad, H₀ = γ · diag(h0)⁻¹.
+        for (q, g) in dir.iter_mut().zip(&grad) {
+            *q = -g;
+        }
+        for k in (0..s_hist.len()).rev() {
+            alpha[k] = rho[k] * dot(&s_hist[k], &dir);
+            for (q, y) in dir.iter_mut().zip(&y_hist[k]) {
+                *q -= alpha[k] * y;
             }
-            let pr = f64::from(sigmoid(z as f32));
-            let (target, weight) = if y { (1.0, wp) } else { (0.0, wn) };
-            let g = (pr - target) * f64::from(weight);
-            // L2 shrink of every weight at once.
-            scale *= 1.0 - eta * lambda;
-            if scale < 1e-9 {
-                for w in &mut v {
-                    *w = (f64::from(*w) * scale) as f32;
-                }
-                scale = 1.0;
+        }
+        let gamma = match (s_hist.last(), y_hist.last()) {
+            (Some(s), Some(y)) => {
+                let yhy: f64 = y.iter().zip(&h0).map(|(a, h)| a * a / h).sum();
+                dot(s, y) / yhy.max(f64::MIN_POSITIVE)
             }
-            let step = eta * g / scale;
-            for (&i, &x) in idx.iter().zip(val) {
-                v[i as usize] -= (step * f64::from(x)) as f32;
+            _ => 1.0,
+        };
+        for (q, h) in dir.iter_mut().zip(&h0) {
+            *q *= gamma / h;
+        }
+        for k in 0..s_hist.len() {
+            let beta = rho[k] * dot(&y_hist[k], &dir);
+            for (q, s) in dir.iter_mut().zip(&s_hist[k]) {
+                *q += (alpha[k] - beta) * s;
             }
-            bias -= (eta * g) as f32;
+        }
+        let mut slope = dot(&grad, &dir);
+        if slope >= 0.0 {
+            // Not a descent direction (lost curvature): restart from the scaled gradient.
+            s_hist.clear();
+            y_hist.clear();
+            rho.clear();
+            for ((q, g), h) in dir.iter_mut().zip(&grad).zip(&h0) {
+                *q = -g / h;
+            }
+            slope = dot(&grad, &dir);
+        }
+        // Backtracking (Armijo) from the full step, interpolating the next trial step.
+        let mut step = 1.0f64;
+        let mut accepted = false;
+        for _ in 0..40 {
+            for ((t, x), q) in trial.iter_mut().zip(&theta).zip(&dir) {
+                *t = x + step * q;
+            }
+            let ft = prob.loss_gradient(&trial, &mut trial_grad);
+            passes += 1;
+            if ft.is_finite() && ft <= f + 1e-4 * step * slope {
+                accepted = true;
+                f = ft;
+                break;
+            }
+            let interp = if ft.is_finite() {
+                -slope * step * step / (2.0 * (ft - f - slope * step))
+            } else {
+                0.1 * step
+            };
+            step = interp.clamp(0.1 * step, 0.5 * step);
+        }
+        if !accepted {
+            break;
+        }
+        iterations += 1;
+        let s: Vec<f64> = trial.iter().zip(&theta).map(|(a, b)| a - b).collect();
+        let y: Vec<f64> = trial_grad.iter().zip(&grad).map(|(a, b)| a - b).collect();
+        std::mem::swap(&mut theta, &mut trial);
+        std::mem::swap(&mut grad, &mut trial_grad);
+        let sy = dot(&s, &y);
+        if sy > 1e-12 * dot(&y, &y).max(f64::MIN_POSITIVE) {
+            if s_hist.len() == memory {
+                s_hist.remove(0);
+                y_hist.remove(0);
+                rho.remove(0);
+            }
+            s_hist.push(s);
+            y_hist.push(y);
+            rho.push(1.0 / sy);
         }
     }
-    on_epoch(config.epochs);
-    for w in &mut v {
-        *w = (f64::from(*w) * scale) as f32;
+    on_iteration(iterations);
+    // Back to the original columns: b = b' − μ · w.
+    let mut weights = vec![0f32; features.dim as usize];
+    for (j, &col) in prob.columns.iter().enumerate() {
+        weights[col as usize] = theta[j] as f32;
     }
-    LogisticModel { weights: v, bias }
+    let bias = theta[d] - dot(&theta[..d], &prob.mean);
+    LogisticModel {
+        weights,
+        bias: bias as f32,
+        iterations,
+        passes,
+        gradient: max_abs(&grad) / scale,
+    }
 }
 
 #[cfg(test)]
@@ -175,6 +444,154 @@ mod tests {
         let again = train(&f, &ex, &LogisticConfig::default());
         assert_eq!(m.weights, again.weights);
         assert_eq!(m.bias, again.bias);
+    }
+
+    /// A random sparse problem: `n` rows over `dim` columns, a dense-ish column every row
+    /// carries (as country does), labels from a noisy linear rule.
+    fn random_problem(n: u32, dim: u32, seed: u64) -> (Features, Vec<(PersonId, bool)>) {
+        let mut rng = crate::rng::SplitMix64::new(seed);
+        let mut f = Features {
+            dim,
+            indptr: vec![0],
+            ..Default::default()
+        };
+        let truth: Vec<f64> = (0..dim).map(|_| rng.unit() * 4.0 - 2.0).collect();
+        let mut ex = Vec::new();
+        for p in 0..n {
+            let mut cols: Vec<u32> = (0..6)
+                .map(|_| 1 + rng.below(u64::from(dim) - 1) as u32)
+                .collect();
+            cols.push(0);
+            cols.sort_unstable();
+            cols.dedup();
+            let vals: Vec<f32> = cols.iter().map(|_| (0.2 + rng.unit()) as f32).collect();
+            let z: f64 = cols
+                .iter()
+                .zip(&vals)
+                .map(|(&c, &v)| truth[c as usize] * f64::from(v))
+                .sum::<f64>()
+                - 1.0;
+            let y = rng.unit() < 1.0 / (1.0 + (-2.0 * z).exp());
+            f.indices.extend(&cols);
+            f.values.extend(&vals);
+            f.indptr.push(f.indices.len());
+            ex.push((p, y));
+        }
+        (f, ex)
+    }
+
+    /// The exact optimum of the same objective by Newton's method with a dense Hessian
+    /// (Cholesky), intercept last: the reference a converged solver must reach.
+    fn newton_reference(f: &Features, ex: &[(PersonId, bool)], c: f64) -> Vec<f64> {
+        let d = f.dim as usize;
+        let pos = ex.iter().filter(|e| e.1).count() as f64;
+        let n = ex.len() as f64;
+        let (wp, wn) = (n / (2.0 * pos), n / (2.0 * (n - pos)));
+        let mut th = vec![0f64; d + 1];
+        for _ in 0..50 {
+            let mut g = vec![0f64; d + 1];
+            let mut h = vec![vec![0f64; d + 1]; d + 1];
+            for (j, x) in g.iter_mut().zip(&th).take(d) {
+                *j = *x;
+            }
+            for (k, row) in h.iter_mut().enumerate().take(d) {
+                row[k] = 1.0;
+            }
+            for &(p, y) in ex {
+                let (idx, val) = f.row(p);
+                let mut x: Vec<(usize, f64)> = idx
+                    .iter()
+                    .zip(val)
+                    .map(|(&i, &v)| (i as usize, f64::from(v)))
+                    .collect();
+                x.push((d, 1.0));
+                let z: f64 = x.iter().map(|&(i, v)| th[i] * v).sum();
+                let pr = 1.0 / (1.0 + (-z).exp());
+                let s = c * if y { wp } else { wn };
+                let r = s * (pr - if y { 1.0 } else { 0.0 });
+                let dd = s * pr * (1.0 - pr);
+                for &(i, v) in &x {
+                    g[i] += r * v;
+                    for &(k, u) in &x {
+                        h[i][k] += dd * v * u;
+                    }
+                }
+            }
+            // Cholesky solve h · step = g.
+            let m = d + 1;
+            let mut l = vec![vec![0f64; m]; m];
+            for i in 0..m {
+                for k in 0..=i {
+                    let sum: f64 = (0..k).map(|t| l[i][t] * l[k][t]).sum();
+                    l[i][k] = if i == k {
+                        (h[i][i] - sum).sqrt()
+                    } else {
+                        (h[i][k] - sum) / l[k][k]
+                    };
+                }
+            }
+            let mut u = vec![0f64; m];
+            for i in 0..m {
+                u[i] = (g[i] - (0..i).map(|t| l[i][t] * u[t]).sum::<f64>()) / l[i][i];
+            }
+            let mut step = vec![0f64; m];
+            for i in (0..m).rev() {
+                step[i] = (u[i] - (i + 1..m).map(|t| l[t][i] * step[t]).sum::<f64>()) / l[i][i];
+            }
+            for (t, s) in th.iter_mut().zip(&step) {
+                *t -= s;
+            }
+            if max_abs(&step) < 1e-12 {
+                break;
+            }
+        }
+        th
+    }
+
+    #[test]
+    fn reaches_the_exact_optimum_of_the_objective() {
+        let (f, ex) = random_problem(3000, 24, 9);
+        for c in [1.0f32, 0.1] {
+            let m = train(
+                &f,
+                &ex,
+                &LogisticConfig {
+                    c,
+                    ..LogisticConfig::default()
+                },
+            );
+            let reference = newton_reference(&f, &ex, f64::from(c));
+            let d = f.dim as usize;
+            let ours = |j: usize| f64::from(if j < d { m.weights[j] } else { m.bias });
+            let diff = (0..=d)
+                .map(|j| (ours(j) - reference[j]).abs())
+                .fold(0f64, f64::max);
+            eprintln!(
+                "C {c}: {} iterations, {} passes, gradient {:.1e}, largest difference {diff:.1e}",
+                m.iterations, m.passes, m.gradient
+            );
+            assert!(m.gradient <= 1e-5, "C {c}: gradient {:.2e}", m.gradient);
+            assert!(
+                diff < 2e-3,
+                "C {c}: a weight differs from Newton's by {diff:.2e}"
+            );
+        }
+    }
+
+    #[test]
+    fn result_does_not_depend_on_the_thread_count() {
+        let (f, ex) = random_problem(20_000, 64, 3);
+        let run = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool")
+                .install(|| train(&f, &ex, &LogisticConfig::default()))
+        };
+        let (a, b) = (run(1), run(3));
+        assert_eq!(a.weights, b.weights);
+        assert_eq!(a.bias, b.bias);
+        assert_eq!(a.passes, b.passes);
     }
 
     #[test]

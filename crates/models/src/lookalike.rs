@@ -80,7 +80,7 @@ pub struct LookalikeConfig {
     pub method: Method,
     /// How many to keep.
     pub target: Target,
-    /// Seed of negative sampling and shuffles.
+    /// Seed of negative sampling.
     pub seed: u64,
     /// Negatives sampled per positive (logistic).
     pub negatives_per_positive: f64,
@@ -175,13 +175,13 @@ pub fn train(
     train_observed(features, positives, unlabeled, config, &|_| {})
 }
 
-/// [`train`], reporting finished epochs (logistic) to `on_epoch`.
+/// [`train`], reporting finished L-BFGS iterations (logistic) to `on_iteration`.
 pub fn train_observed(
     features: &Features,
     positives: &RoaringBitmap,
     unlabeled: &RoaringBitmap,
     config: &LookalikeConfig,
-    on_epoch: &dyn Fn(u32),
+    on_iteration: &dyn Fn(u32),
 ) -> Result<(LookalikeModel, RoaringBitmap), ModelError> {
     let pos: RoaringBitmap = positives.iter().filter(|&p| features.has_row(p)).collect();
     if pos.len() < 2 {
@@ -216,11 +216,12 @@ pub fn train_observed(
                         .map(|p| (p, false)),
                 )
                 .collect();
-            let mut lc = config.logistic.clone();
-            lc.seed = config.seed;
             Ok((
                 LookalikeModel::Logistic(logistic::train_observed(
-                    features, &examples, &lc, on_epoch,
+                    features,
+                    &examples,
+                    &config.logistic,
+                    on_iteration,
                 )),
                 negs,
             ))
@@ -277,17 +278,17 @@ pub fn run(
     run_observed(features, seed, config, &|_| {})
 }
 
-/// [`run`], reporting finished training epochs to `on_epoch`.
+/// [`run`], reporting finished L-BFGS iterations to `on_iteration`.
 pub fn run_observed(
     features: &Features,
     seed: &RoaringBitmap,
     config: &LookalikeConfig,
-    on_epoch: &dyn Fn(u32),
+    on_iteration: &dyn Fn(u32),
 ) -> Result<Lookalike, ModelError> {
     let all = eligible(features);
     let unlabeled = &all - seed;
     let t = Instant::now();
-    let (model, _) = train_observed(features, seed, &unlabeled, config, on_epoch)?;
+    let (model, _) = train_observed(features, seed, &unlabeled, config, on_iteration)?;
     let train_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
     let scores = score(&model, features, &unlabeled);
@@ -354,6 +355,12 @@ pub struct Quality {
     pub train_ms: f64,
     /// Scoring time (all evaluated people), milliseconds.
     pub score_ms: f64,
+    /// Solver iterations (logistic; 0 for the centroid).
+    pub iterations: u32,
+    /// Loss-and-gradient passes over the training rows (logistic; 0 for the centroid).
+    pub passes: u32,
+    /// Final scaled gradient (logistic; 0 for the centroid): see [`crate::logistic`].
+    pub gradient: f64,
 }
 
 /// Trains on 80 % of the seed and measures how well the other 20 % rank (RALM / MetaHeac
@@ -374,13 +381,13 @@ pub fn evaluate(
     let t = Instant::now();
     let scores = score(&model, features, &split.evaluated);
     let score_ms = t.elapsed().as_secs_f64() * 1e3;
-    Ok(quality_of(
-        &scores,
-        &split.held_out,
-        config.target,
-        train_ms,
-        score_ms,
-    ))
+    let mut q = quality_of(&scores, &split.held_out, config.target, train_ms, score_ms);
+    if let LookalikeModel::Logistic(m) = &model {
+        q.iterations = m.iterations;
+        q.passes = m.passes;
+        q.gradient = m.gradient;
+    }
+    Ok(q)
 }
 
 /// AUC and recall/precision@k of scores against held-out positives.
@@ -413,6 +420,7 @@ pub fn quality_of(
         k,
         train_ms,
         score_ms,
+        ..Quality::default()
     }
 }
 
