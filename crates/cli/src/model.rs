@@ -42,7 +42,7 @@ pub enum ModelCommand {
     Refresh(Common),
     /// Quality report on simulated data with its truth (JSON; bench/models/run.sh renders it).
     Report(ReportArgs),
-    /// Export person features as svmlight files for an outside comparison (scikit-learn).
+    /// Export person features (NumPy CSR parts) for an outside comparison (scikit-learn).
     ExportFeatures(ReportArgs),
     #[command(flatten)]
     Extra(ModelExtraCommand),
@@ -139,7 +139,8 @@ pub struct ReportArgs {
     /// Target size as a share of the evaluated people.
     #[arg(long, default_value_t = 0.05)]
     ratio: f64,
-    /// Directory for svmlight exports (`<tag>.train.svm`, `<tag>.test.svm`, `<tag>.meta.json`).
+    /// Directory for the exported split per seed tag: `<tag>.train_*.npy` and `<tag>.test_*.npy`
+    /// (CSR parts: indptr, indices, values, labels) and `<tag>.meta.json`.
     #[arg(long)]
     export: Option<PathBuf>,
 }
@@ -578,34 +579,35 @@ fn export_split(
     k: u64,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut train = Vec::new();
-    for p in &split.train_seed {
-        f.write_svmlight_row(p, 1, &mut train);
-    }
-    for p in split
-        .train_negatives
+    let train: Vec<(u32, u8)> = split
+        .train_seed
         .iter()
-        .filter(|p| !split.train_seed.contains(*p))
-    {
-        f.write_svmlight_row(p, 0, &mut train);
+        .map(|p| (p, 1))
+        .chain(
+            split
+                .train_negatives
+                .iter()
+                .filter(|p| !split.train_seed.contains(*p))
+                .map(|p| (p, 0)),
+        )
+        .collect();
+    let test: Vec<(u32, u8)> = split
+        .evaluated
+        .iter()
+        .map(|p| (p, u8::from(split.held_out.contains(p))))
+        .collect();
+    for (name, rows) in [("train", &train), ("test", &test)] {
+        f.write_npy(rows, dir, &format!("{tag}.{name}"))
+            .with_context(|| format!("writing {tag}.{name}_*.npy in {}", dir.display()))?;
     }
-    let mut test = Vec::new();
-    for p in &split.evaluated {
-        f.write_svmlight_row(p, u8::from(split.held_out.contains(p)), &mut test);
-    }
-    let write = |name: String, bytes: &[u8]| -> Result<()> {
-        let path = dir.join(name);
-        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))
-    };
-    write(format!("{tag}.train.svm"), &train)?;
-    write(format!("{tag}.test.svm"), &test)?;
-    write(
-        format!("{tag}.meta.json"),
+    let path = dir.join(format!("{tag}.meta.json"));
+    std::fs::write(
+        &path,
         json!({"tag": tag, "dim": f.dim, "k": k, "train_positives": split.train_seed.len(),
                "held_out": split.held_out.len(), "evaluated": split.evaluated.len()})
-        .to_string()
-        .as_bytes(),
+        .to_string(),
     )
+    .with_context(|| format!("writing {}", path.display()))
 }
 
 fn report_cmd(cli: &Cli, a: &ReportArgs, export_only: bool) -> Result<i32> {

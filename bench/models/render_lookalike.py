@@ -1,0 +1,183 @@
+"""Renders the lookalike section of MODELS.md from the figures bench/models/run.sh measured
+(bench/out/models-lookalike/figures/<people>/: audex.json, sklearn.json, load.txt, versions.txt,
+machine.txt). Every scale measured gets its lookalike tables; prospecting and behavioral tags
+come from the smallest. Rewrites only the text between <!-- lookalike:begin --> and
+<!-- lookalike:end --> (or prints the section with REPORT empty)."""
+import json, os, pathlib, platform
+
+out = pathlib.Path(os.environ.get("OUT", "bench/out/models-lookalike"))
+scales = []
+for d in sorted((out / "figures").iterdir(), key=lambda p: int(p.name) if p.name.isdigit() else -1):
+    if not (d.name.isdigit() and (d / "audex.json").exists() and (d / "sklearn.json").exists()):
+        continue
+    read = lambda n: (d / n).read_text().strip() if (d / n).exists() else "?"
+    machine = dict(l.split(": ", 1) for l in read("machine.txt").splitlines() if ": " in l)
+    scales.append({
+        "people": int(d.name), "a": json.loads(read("audex.json")), "s": json.loads(read("sklearn.json")),
+        "load": read("load.txt"), "versions": read("versions.txt"), "machine": machine,
+    })
+if not scales:
+    raise SystemExit("render_lookalike.py: no figures in " + str(out / "figures"))
+
+f3 = lambda x: f"{x:.3f}"
+r3 = lambda x: round(x + 1e-12, 3)
+n_ = lambda x: f"{x:,}"
+ms = lambda x: f"{x:,.0f}"
+
+
+def lookalike(sc):
+    a, sk = sc["a"], {r["tag"]: r for r in sc["s"]["seeds"]}
+    rows, trows, behind, ratios = [], [], [], []
+    for r in a["lookalike"]:
+        t = r["tag"]; k = sk[t]
+        c, l, lb, sg = r["centroid"], r["logistic"], k["lbfgs"], k["saga"]
+        rows.append(f'| {t} | {n_(r["seed"])} | {n_(r["held_out"])} | {n_(r["evaluated"])} | {n_(r["k"])} '
+                    f'| {f3(c["auc"])} / {f3(c["recall_at_k"])} | **{f3(l["auc"])} / {f3(l["recall_at_k"])}** '
+                    f'| {f3(lb["auc"])} / {f3(lb["recall_at_k"])} | {f3(sg["auc"])} / {f3(sg["recall_at_k"])} |')
+        for solver, q in (("lbfgs", lb), ("saga", sg)):
+            for m in ("auc", "recall_at_k"):
+                if r3(l[m]) < r3(q[m]):
+                    behind.append(f'{t} {"AUC" if m == "auc" else "recall@k"} vs {solver} '
+                                  f'({f3(l[m])} < {f3(q[m])})')
+        audex = l["train_ms"] + l["score_ms"]
+        lbt = lb["fit_ms"] + lb["predict_ms"]
+        sgt = sg["fit_ms"] + sg["predict_ms"]
+        ratios.append((lbt / max(audex, 1e-9), sgt / max(audex, 1e-9)))
+        trows.append(f'| {t} | {n_(k["train_rows"])} ({k["train_nnz"] / 1e6:.1f} M) | {n_(k["test_rows"])} '
+                     f'| {ms(l["train_ms"])} + {ms(l["score_ms"])} = **{ms(audex)}** ({l["iterations"]} it., {l["passes"]} passes) '
+                     f'| {ms(lb["fit_ms"])} + {ms(lb["predict_ms"])} = {ms(lbt)} ({lb["iterations"]} it.) '
+                     f'| {ms(sg["fit_ms"])} + {ms(sg["predict_ms"])} = {ms(sgt)} ({sg["iterations"]} ep.) '
+                     f'| **{ratios[-1][0]:.1f}×** / {ratios[-1][1]:.1f}× |')
+    pet = next((r for r in a["lookalike"] if r["tag"] == "pet_owner"), None)
+    ceiling = f' (pet_owner\'s seed is a fifth of everyone: its ceiling is {min(1, pet["k"] / pet["held_out"]):.2f})' if pet else ""
+    m = sc["machine"]
+    verdict = ("level with or above scikit-learn's on every seed and both measures (3 decimals)"
+               if not behind else "below scikit-learn's in " + "; ".join(behind) + " — differences of a few people, the width of rounding")
+    lo_lb, lo_sg = min(x[0] for x in ratios), min(x[1] for x in ratios)
+    return f"""#### {n_(sc["people"])} people
+
+{n_(a["people"])} people with features ({n_(a["truth_people"])} joined to truth), features built in {a["features_ms"] / 1000:.1f} s.
+Measured {m.get("date", "?")} (git {m.get("git", "?")}), load average {sc["load"]} at the end of the run.
+
+| seed | seed size | held out | evaluated | k | Audex centroid cosine | Audex PU logistic | sklearn lbfgs | sklearn saga |
+|---|---|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+
+Audex's quality is {verdict}{ceiling}.
+
+| seed | training rows (stored values) | scored rows | Audex train + score, ms | sklearn lbfgs fit + predict, ms | sklearn saga fit + predict, ms | sklearn ÷ Audex (lbfgs / saga) |
+|---|---|---|---|---|---|---|
+{chr(10).join(trows)}
+
+Audex is {lo_lb:.0f}× or more faster than scikit-learn's default solver on every seed here, {lo_sg:.1f}× or more than saga.
+"""
+
+
+small, large = scales[0], scales[-1]
+a = small["a"]
+commands = sorted({sc["machine"].get("command", "?") for sc in scales})
+mach = large["machine"]
+p = a["prospecting"]
+brows = []
+for b in a["behavioral"]:
+    ids = ", ".join(f'{i} {n}' for i, n in b["iab_audience"])
+    r08 = "—" if b["recall_at_precision_0_8"] is None else f3(b["recall_at_precision_0_8"])
+    ok = "✓" if b["precision"] >= 0.8 and b["recall"] >= 0.6 else "✗"
+    brows.append(f'| {b["tag"]} | {b["group"]} | {ids} | {b["actual"]} | {b["predicted"]} '
+                 f'| {f3(b["precision"])} | {f3(b["recall"])} | {r08} | {ok} |')
+met = sum(1 for b in a["behavioral"] if b["precision"] >= 0.8 and b["recall"] >= 0.6)
+goal_scale = next((sc for sc in scales if sc["people"] >= 1_000_000), None)
+if goal_scale:
+    gr = [(k["lbfgs"]["fit_ms"] + k["lbfgs"]["predict_ms"], k["saga"]["fit_ms"] + k["saga"]["predict_ms"],
+           r["logistic"]["train_ms"] + r["logistic"]["score_ms"])
+          for r, k in zip(goal_scale["a"]["lookalike"], goal_scale["s"]["seeds"])]
+    lo = min(x[0] / x[2] for x in gr)
+    lo_sg = min(x[1] / x[2] for x in gr)
+    goal = (f"The goal — training plus scoring at least 10× faster than scikit-learn at 1M people — is "
+            f"{'met' if lo >= 10 else 'not met'} against its default solver (lbfgs, {lo:.0f}× or more on every seed) "
+            f"and {'met' if lo_sg >= 10 else 'not met'} against saga ({lo_sg:.1f}× or more).")
+else:
+    goal = "The speed goal is set at 1M people, which this run did not measure."
+
+body = f"""## Lookalike, prospecting and behavioral tags
+
+Regenerate: {" and ".join(f"`{c}`" for c in commands)} (release build; {mach.get("cpu", "?")}, {mach.get("mem", "?")} RAM,
+shared with other builds and benchmarks — see the load average per scale; scikit-learn, numpy, scipy
+{large["versions"]} in a venv). The 100k scale is simulated and imported by the script (seed 42); the
+1M scale is an existing import of a 1M-person sim (`--data … --truth … --copy`, no re-simulation).
+Features: hashed sparse vectors, 2^{a["dim"].bit_length() - 1} columns (categories with ancestors, brands, price tiers,
+event kind × recency, channel, publisher page categories, demographics, geo cell, country; `crates/models/src/features.rs`).
+
+### Lookalike: held-out 20 % of the seed
+
+Seeds are the people whose hidden truth carries a lifestyle or life stage (as a CRM upload of them
+would be). 80 % train; the other 20 % are the positives of the evaluation, every non-seed person
+not sampled as a training negative the negatives. k = 5 % of the evaluated people (the target
+size); recall@k cannot exceed k / held out. Cells: **AUC / recall@k**. scikit-learn runs on the very same
+exported features (float32 values, widened to float64), training rows (the seed's 80 % and the same
+4 sampled non-seed people per seed member) and evaluated rows (`audex model report --export`, NumPy CSR parts;
+`bench/models/lookalike_sklearn.py`): `LogisticRegression(C=1, class_weight="balanced")`, lbfgs (its default,
+`tol` 1e-4) and saga (`tol` 1e-3). Nothing is subsampled on either side, at either scale.
+
+Audex's PU logistic regression minimises the same objective (L2, C = 1, balanced class weights,
+intercept not penalised) and solves it to convergence: full-batch L-BFGS over the columns the training rows use,
+features centred implicitly (an exact reparametrisation), the Hessian's diagonal at zero as the initial
+metric, stopped when the largest gradient component is ≤ 1e-5 of C · Σ weights — ten times tighter than
+scikit-learn's lbfgs on the same scale. Strict convexity means one optimum, so the quality is scikit-learn's
+up to how far each solver stops short of it. (The earlier 10 epochs of SGD stopped short: 0.001–0.002 AUC
+below scikit-learn on every seed.)
+
+Timing (ms): Audex train = copying the training rows into a compact matrix + L-BFGS (one pass over the rows
+computes loss and gradient, 2 threads, blocks summed in a fixed order so the result does not depend on the
+thread count); score = σ(w · x + b) of every evaluated person (rayon, 2 threads). scikit-learn: `fit` +
+`predict_proba` on the same rows with its default threading (`it.`: lbfgs iterations, `ep.`: saga epochs).
+Feature extraction and file loading are excluded on both sides. Both sides run one after the other in the
+same minutes on a shared machine, so read the ratios, which are of one run.
+
+{chr(10).join(lookalike(sc) for sc in scales)}
+{goal} Training grows with the seed (the negatives are sampled in proportion), scoring with the
+population, on both sides; scikit-learn's lbfgs also pays a fixed cost per iteration over all 2^18 hashed
+columns, which Audex avoids by solving only for the used ones.
+
+### Prospecting: 30-day time split ({n_(small["people"])} people)
+
+Features and buyers as of 30 days before the end (purchases left out of the features); buyers
+({p["buyers"]}) are the positives, a sample of the others the negatives. Two views: people active on the
+site or app are scored on first-party features, the others (publisher pages, bid requests, ad exposure only)
+on a publisher-view model (page categories, ads, demographics, geo) trained the same way. Every non-buyer at the
+cutoff ({p["candidates"]}, sampled training negatives included, which is conservative) is scored, and the
+{p["converters"]} who ordered in the last 30 days are the positives of the evaluation.
+AUC **{f3(p["auc"])}** (baseline, number of site/app events before the cutoff: {f3(p["baseline_auc"])}); precision at
+k = converters {f3(p["precision_at_k"])}; train + score {p["ms"]:.0f} ms.
+
+### Behavioral tags against truth ({n_(small["people"])} people)
+
+Unsupervised: per tag, a two-component mixture fitted by EM on everyone — binomials over active
+days (product days in the tag's Google Product Taxonomy subtrees, publisher-page days in its IAB
+Content Taxonomy subtrees, high-price-tier days for luxury) and categoricals over declared gender,
+income band and age band; the tag is carried at posterior ≥ the tag's threshold (calibrated on
+another shop: seed 7, 20,000 people). About 30 % of the people have fewer than 5 events, which
+caps recall. Precision and recall over all {a["truth_people"]} people known to
+Audex (also those with a single event). Goal: precision ≥ 0.8 at recall ≥ 0.6 — met by {met} of {len(a["behavioral"])} tags.
+"recall @ p 0.8" is the best recall any threshold reaches with precision ≥ 0.8 (the ceiling of this scorer).
+Fit and scoring: {a["behavioral_ms"] / 1000:.1f} s.
+
+| tag | group | IAB Audience Taxonomy 1.1 | truth | tagged | precision | recall | recall @ p 0.8 | goal |
+|---|---|---|---|---|---|---|---|---|
+{chr(10).join(brows)}
+"""
+if os.environ.get("REPORT"):
+    path = pathlib.Path("MODELS.md")
+    text = path.read_text() if path.exists() else "# Audex models: quality report\n\nSections are regenerated by their scripts; each script rewrites only its own markers.\n"
+    begin, end = "<!-- lookalike:begin -->", "<!-- lookalike:end -->"
+    block = f"{begin}\n{body}{end}"
+    if begin in text and end in text:
+        pre, rest = text.split(begin, 1)
+        _, post = rest.split(end, 1)
+        text = pre + block + post
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)
+    print("MODELS.md updated")
+else:
+    print(body)
