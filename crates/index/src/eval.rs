@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::index::{Index, union};
 use crate::person::{
-    MAX_REFERENCE_DEPTH, PRICE_RANGE_DAYS, brand_eq, event_count, has_interest, in_category,
-    interest_share, matches_pred, matches_rule, name_ids, price_band_by, propset_passes,
-    season_mark, season_year, share_matches, window_days,
+    MAX_REFERENCE_DEPTH, PRICE_RANGE_DAYS, ShareThreshold, brand_eq, event_count, has_interest,
+    in_category, interest_share, matches_pred, matches_rule, name_ids, price_band_by,
+    propset_passes, season_mark, season_year, share_matches, window_days,
 };
 use crate::{Context, EvalError};
 
@@ -317,6 +317,24 @@ fn eval_pred(
             }
             out
         }
+        Predicate::CategoryInterest(c)
+            if let Some(shares) = category_shares(ctx, index, c, now_day) =>
+        {
+            let (facts, code, exact) = shares;
+            let threshold = ShareThreshold::new(c.min_score);
+            // A deeper category's events are a part of its top-level category's: that share
+            // is an upper bound of its own, and 0 a lower one.
+            let (certain, unsure) = facts.split(code, |num, den| {
+                if !threshold.passes(num, den) {
+                    Some(false)
+                } else if exact || threshold.passes(0, den) {
+                    Some(true)
+                } else {
+                    None
+                }
+            });
+            (certain & universe) | refine(ctx, &(unsure & universe), pred, now_day, depth)?
+        }
         Predicate::CategoryInterest(c) if zero_share_passes(c.min_score) => {
             let candidates = product_people(index, c.within_days, now_day) & universe;
             refine(ctx, &candidates, pred, now_day, depth)?
@@ -503,7 +521,7 @@ fn eval_pred(
         // per-person path's) and each person's level.
         Predicate::BuyingPower(b) => {
             let facts = index.facts.get(ctx.store, now_day);
-            let [q1, q2, q3] = crate::quartiles(facts.spend.iter().copied());
+            let [q1, q2, q3] = facts.quartiles();
             let wanted = |s: f64| {
                 s > 0.0
                     && b.levels.contains(&if s < q1 {
@@ -553,35 +571,59 @@ fn eval_pred(
 const MAX_SLICED_COUNT: usize = 32;
 
 /// The people of `within` who are in at least `k` of `parts` (`1 <= k <= 255`), counted
-/// with one saturating byte per person: a pass over the parts' members, no bitmap algebra.
+/// with one saturating byte per person: a pass over the parts' members, no bitmap algebra,
+/// in parallel over blocks of 2^16 ids (one roaring container each).
 fn at_least_k(parts: &[&RoaringBitmap], within: &RoaringBitmap, k: usize) -> RoaringBitmap {
+    const BLOCK: u32 = 1 << 16;
     let k = k.min(usize::from(u8::MAX)) as u8;
     let Some(max) = within.max() else {
         return RoaringBitmap::new();
     };
-    let mut counts = vec![0u8; max as usize + 1];
-    for part in parts {
-        for p in part.range(..=max) {
-            if let Some(c) = counts.get_mut(p as usize)
-                && *c < k
-            {
-                *c += 1;
+    let kept: Vec<Vec<PersonId>> = (0..=max / BLOCK)
+        .into_par_iter()
+        .map(|b| {
+            let lo = b * BLOCK;
+            let hi = lo.saturating_add(BLOCK - 1);
+            let mut counts = vec![0u8; BLOCK as usize];
+            for part in parts {
+                for p in part.range(lo..=hi) {
+                    let c = &mut counts[(p - lo) as usize];
+                    if *c < k {
+                        *c += 1;
+                    }
+                }
             }
-        }
-    }
-    RoaringBitmap::from_sorted_iter(
-        within
-            .iter()
-            .filter(|&p| counts.get(p as usize).is_some_and(|&c| c >= k)),
-    )
-    .unwrap_or_default()
+            within
+                .range(lo..=hi)
+                .filter(|&p| counts[(p - lo) as usize] >= k)
+                .collect()
+        })
+        .collect();
+    RoaringBitmap::from_sorted_iter(kept.into_iter().flatten()).unwrap_or_default()
 }
 
 /// The people of `set` for which `keep` holds (a scan of a dense column, in parallel).
 fn select(set: &RoaringBitmap, keep: impl Fn(PersonId) -> bool + Sync) -> RoaringBitmap {
+    const CHUNK: u32 = 1 << 16;
+    let Some(max) = set.max() else {
+        return RoaringBitmap::new();
+    };
+    // A dense set: checking every id in order and intersecting after is cheaper than
+    // iterating the bitmap (the checks are column reads).
+    if set.len() * 4 >= u64::from(max) {
+        let kept: Vec<Vec<PersonId>> = (0..=max / CHUNK)
+            .into_par_iter()
+            .map(|k| {
+                let hi = k.saturating_mul(CHUNK).saturating_add(CHUNK - 1).min(max);
+                (k * CHUNK..=hi).filter(|&p| keep(p)).collect()
+            })
+            .collect();
+        return RoaringBitmap::from_sorted_iter(kept.into_iter().flatten()).unwrap_or_default()
+            & set;
+    }
     let ids: Vec<PersonId> = set.iter().collect();
     let kept: Vec<Vec<PersonId>> = ids
-        .par_chunks(1 << 16)
+        .par_chunks(CHUNK as usize)
         .map(|c| c.iter().copied().filter(|&p| keep(p)).collect())
         .collect();
     RoaringBitmap::from_sorted_iter(kept.into_iter().flatten()).unwrap_or_default()
@@ -620,6 +662,23 @@ fn geo_candidates(index: &Index, g: &audex_rules::GeoRadius) -> RoaringBitmap {
             .filter_map(|c| index.geo_cells.get(c))
             .collect(),
     )
+}
+
+/// The share column for a category-interest predicate, the code of the category's top-level
+/// category in it, and whether the category is that top-level one; `None` without a taxonomy
+/// or for a category it does not know.
+fn category_shares(
+    ctx: &Context<'_>,
+    index: &Index,
+    c: &audex_rules::CategoryInterest,
+    now_day: u32,
+) -> Option<(std::sync::Arc<crate::shares::ShareFacts>, u8, bool)> {
+    let taxonomy = ctx.taxonomy?;
+    let root = taxonomy.top_level(c.category)?;
+    let window = c.within_days.unwrap_or(audex_rules::MAX_DAYS);
+    let facts = index.shares.get(ctx.store, taxonomy, now_day, window);
+    let code = facts.code(root)?;
+    Some((facts, code, root == c.category))
 }
 
 /// People with a product event (view, add, order) in the last `within_days` days.

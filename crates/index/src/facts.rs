@@ -25,6 +25,8 @@ pub struct DayFacts {
     pub band: Vec<u8>,
     /// Net spend over the buying-power window (0 for people merged into another).
     pub spend: Vec<f64>,
+    /// Buyers' spend quartiles over `spend`, computed on first use after a change.
+    quartiles: std::sync::OnceLock<[f64; 3]>,
 }
 
 impl DayFacts {
@@ -36,7 +38,19 @@ impl DayFacts {
             .enumerate()
             .map(|(i, p)| person_facts(store, i as PersonId, p, day))
             .unzip();
-        DayFacts { day, band, spend }
+        DayFacts {
+            day,
+            band,
+            spend,
+            quartiles: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The buyers' spend quartiles of the day ([`crate::quartiles`] of `spend`).
+    pub fn quartiles(&self) -> [f64; 3] {
+        *self
+            .quartiles
+            .get_or_init(|| crate::quartiles(self.spend.iter().copied()))
     }
 
     /// Recomputes one person's facts (after events touched them or a merge moved them).
@@ -51,6 +65,9 @@ impl DayFacts {
         };
         let (b, s) = person_facts(store, person, p, self.day);
         self.band[person as usize] = b;
+        if self.spend[person as usize] != s {
+            self.quartiles = std::sync::OnceLock::new();
+        }
         self.spend[person as usize] = s;
     }
 }

@@ -52,6 +52,9 @@ pub struct Index {
     pub incomes: [RoaringBitmap; 5],
     /// Price band and buying-power spend of every person on one day (computed on first use).
     pub facts: crate::facts::FactsCache,
+    /// Product-event counts per top-level category over a window ending on one day (computed
+    /// on first use per window).
+    pub shares: crate::shares::ShareCache,
 }
 
 impl Index {
@@ -68,6 +71,7 @@ impl Index {
     /// removes people merged into another from the live set).
     pub fn update_person(&mut self, store: &ProfileStore, person: PersonId) {
         self.facts.update(store, person);
+        self.shares.update(store, person);
         if !store.identity.is_root(person) {
             self.live.remove(person);
             return;

@@ -15,6 +15,7 @@ pub mod facts;
 pub mod geo;
 pub mod index;
 pub mod person;
+pub mod shares;
 
 use audex_model::taxonomy::ProductTaxonomy;
 use audex_profile::ProfileStore;

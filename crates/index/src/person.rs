@@ -192,6 +192,22 @@ pub fn no_event_after_ids(
     !entries_between(p, anchor_day, now_day).any(|e| !e.line && events.contains(&e.name))
 }
 
+/// Calls `visit(propset, count)` for every product event (view, add to cart, order; not
+/// order lines) in the last `within_days` days: what interest shares are counted over.
+pub fn for_each_product_event(
+    p: &Profile,
+    within_days: Option<u32>,
+    now_day: u32,
+    mut visit: impl FnMut(u32, u32),
+) {
+    let lo = now_day.saturating_sub(within_days.unwrap_or(MAX_DAYS));
+    for e in entries_between(p, lo, now_day) {
+        if e.propset != LINES_MARKER && PRODUCT_KINDS.contains(&e.kind()) {
+            visit(e.propset, e.count);
+        }
+    }
+}
+
 /// Numerator and denominator of an interest share over product events in `within_days`:
 /// `set_of(propset)` says whether an event's product counts toward the numerator.
 pub fn interest_share(
@@ -200,17 +216,13 @@ pub fn interest_share(
     now_day: u32,
     set_of: impl Fn(u32) -> bool,
 ) -> (u64, u64) {
-    let lo = now_day.saturating_sub(within_days.unwrap_or(MAX_DAYS));
     let (mut num, mut den) = (0u64, 0u64);
-    for e in entries_between(p, lo, now_day) {
-        if e.propset == LINES_MARKER || !PRODUCT_KINDS.contains(&e.kind()) {
-            continue;
+    for_each_product_event(p, within_days, now_day, |propset, count| {
+        den += u64::from(count);
+        if set_of(propset) {
+            num += u64::from(count);
         }
-        den += u64::from(e.count);
-        if set_of(e.propset) {
-            num += u64::from(e.count);
-        }
-    }
+    });
     (num, den)
 }
 
@@ -240,11 +252,26 @@ pub fn has_interest(
 /// six decimals and compared in integers, so a share of exactly 0.3 passes `score >= 0.3`
 /// (0.3 is not exact as a float).
 pub fn share_matches(num: u64, den: u64, min_score: Option<f32>) -> bool {
-    match min_score {
-        None => num > 0,
-        Some(m) => {
-            let millionths = (f64::from(m) * 1e6).round().max(0.0) as u128;
-            den > 0 && u128::from(num) * 1_000_000 >= millionths * u128::from(den)
+    ShareThreshold::new(min_score).passes(num, den)
+}
+
+/// A `min_score` resolved once for many [`share_matches`] checks.
+#[derive(Debug, Clone, Copy)]
+pub struct ShareThreshold(Option<u128>);
+
+impl ShareThreshold {
+    pub fn new(min_score: Option<f32>) -> ShareThreshold {
+        ShareThreshold(min_score.map(|m| (f64::from(m) * 1e6).round().max(0.0) as u128))
+    }
+
+    /// [`share_matches`] with this threshold.
+    #[inline]
+    pub fn passes(self, num: u64, den: u64) -> bool {
+        match self.0 {
+            None => num > 0,
+            Some(millionths) => {
+                den > 0 && u128::from(num) * 1_000_000 >= millionths * u128::from(den)
+            }
         }
     }
 }

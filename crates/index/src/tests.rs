@@ -1,6 +1,7 @@
 //! The two evaluators must agree on every person: random events × random rules × random `now`.
 
 use audex_model::event::parse_event;
+use audex_model::taxonomy::ProductTaxonomy;
 use audex_profile::{ProfileStore, Reference};
 use audex_rules::{
     AdExposure, AgeRange, BrandInterest, BuyingPower, BuyingPowerLevel, CategoryInterest, Channel,
@@ -77,13 +78,31 @@ fn event_json(i: usize, e: &Ev) -> serde_json::Value {
 }
 
 fn build(events: &[Ev]) -> ProfileStore {
+    let tax = taxonomy();
     let mut store = ProfileStore::default();
     for (i, e) in events.iter().enumerate() {
         if let Ok(ev) = parse_event(event_json(i, e), BASE_MS + 400 * DAY_MS) {
-            let _ = store.apply(&ev, Reference::default());
+            let _ = store.apply(&ev, reference(&tax));
         }
     }
     store
+}
+
+/// Ingest resolves the events' categories with the test taxonomy (the evaluators get it or
+/// not: without it a category matches only itself).
+fn reference(tax: &ProductTaxonomy) -> Reference<'_> {
+    Reference {
+        catalog: None,
+        taxonomy: Some(tax),
+    }
+}
+
+/// A taxonomy over the test events' categories (ids): "2" lies under the top-level "1", and
+/// "3" is top-level, so category interest exercises the exact (top-level) and the bounded (deeper)
+/// use of the share columns.
+fn taxonomy() -> ProductTaxonomy {
+    ProductTaxonomy::parse("1 - Home\n2 - Home > Kitchen\n3 - Toys\n")
+        .unwrap_or_else(|e| panic!("test taxonomy: {e}"))
 }
 
 fn window() -> impl Strategy<Value = Window> {
@@ -310,10 +329,12 @@ proptest! {
         events in proptest::collection::vec(ev(), 0..40),
         rule in rule(),
         now_day in 0i64..75,
+        taxed in any::<bool>(),
     ) {
         let store = build(&events);
         let index = Index::build(&store);
-        let ctx = Context::new(&store, None);
+        let tax = taxonomy();
+        let ctx = Context::new(&store, taxed.then_some(&tax));
         let now = BASE_MS + now_day * DAY_MS + 43_200_000;
         let set = evaluate(&ctx, &index, &rule, now).map_err(|e| TestCaseError::fail(e.to_string()))?;
         for person in 0..store.profiles.len() as u32 {
@@ -335,25 +356,28 @@ proptest! {
         split in 0usize..40,
         rule in rule(),
         now_day in 0i64..75,
+        taxed in any::<bool>(),
     ) {
         let split = split.min(events.len());
+        let taxonomy = taxonomy();
+        let tax = taxed.then_some(&taxonomy);
         let mut store = build(&events[..split]);
         let mut index = Index::build(&store);
         let now = BASE_MS + now_day * DAY_MS + 43_200_000;
         {
-            let ctx = Context::new(&store, None);
+            let ctx = Context::new(&store, tax);
             let _ = evaluate(&ctx, &index, &rule, now);
         }
         for (i, e) in events.iter().enumerate().skip(split) {
             if let Ok(ev) = parse_event(event_json(i, e), BASE_MS + 400 * DAY_MS)
-                && let Ok(applied) = store.apply(&ev, Reference::default())
+                && let Ok(applied) = store.apply(&ev, reference(&taxonomy))
             {
                 for p in applied.merged.iter().chain([&applied.person]) {
                     index.update_person(&store, *p);
                 }
             }
         }
-        let ctx = Context::new(&store, None);
+        let ctx = Context::new(&store, tax);
         let set = evaluate(&ctx, &index, &rule, now).map_err(|e| TestCaseError::fail(e.to_string()))?;
         for person in 0..store.profiles.len() as u32 {
             let one = matches(&ctx, person, &rule, now).map_err(|e| TestCaseError::fail(e.to_string()))?;
