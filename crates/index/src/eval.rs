@@ -676,7 +676,7 @@ fn category_shares(
     let taxonomy = ctx.taxonomy?;
     let root = taxonomy.top_level(c.category)?;
     let window = c.within_days.unwrap_or(audex_rules::MAX_DAYS);
-    let facts = index.shares.get(ctx.store, taxonomy, now_day, window);
+    let facts = index.shares.get(ctx.store, taxonomy, now_day, window)?;
     let code = facts.code(root)?;
     Some((facts, code, root == c.category))
 }

@@ -32,8 +32,9 @@ const COUNT_MAX: u32 = (1 << COUNT_BITS) - 1;
 const MAX_CODES: usize = 31;
 /// A denominator that sends the lookup to the side table.
 const WIDE: u16 = u16::MAX;
-/// Columns kept at once (one per distinct window asked for on the current day).
-const CACHED: usize = 4;
+/// Columns kept at once (one per distinct window asked for on the current day, 18 MB each
+/// at 1M people).
+const CACHED: usize = 6;
 
 /// One person's counts: 16 bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -273,7 +274,7 @@ impl ShareFacts {
     }
 }
 
-/// The columns asked for on the current day, newest use first.
+/// The columns asked for on the current day.
 #[derive(Debug, Default)]
 pub struct ShareCache(Mutex<Vec<Arc<ShareFacts>>>);
 
@@ -291,28 +292,31 @@ impl ShareCache {
         }
     }
 
-    /// The column of (`day`, `window`) under `taxonomy`, computing it on first use.
+    /// The column of (`day`, `window`) under `taxonomy`, computing it on first use; `None`
+    /// once [`CACHED`] other windows hold columns for the day (the caller then scans
+    /// histories: no column is evicted within a day, so many windows cannot thrash).
     pub fn get(
         &self,
         store: &ProfileStore,
         taxonomy: &ProductTaxonomy,
         day: u32,
         window: u32,
-    ) -> Arc<ShareFacts> {
+    ) -> Option<Arc<ShareFacts>> {
         let mut cached = self.lock();
-        cached.retain(|f| f.day == day);
-        let found = cached.iter().position(|f| {
-            f.window == window
-                && f.people.len() == store.profiles.len()
-                && f.code_of.len() == taxonomy.len()
-        });
-        let facts = match found {
-            Some(i) => cached.remove(i),
-            None => Arc::new(ShareFacts::compute(store, taxonomy, day, window)),
-        };
-        cached.insert(0, facts.clone());
-        cached.truncate(CACHED);
-        facts
+        cached.retain(|f| f.day == day && f.code_of.len() == taxonomy.len());
+        if let Some(f) = cached
+            .iter()
+            .find(|f| f.window == window && f.people.len() == store.profiles.len())
+        {
+            return Some(f.clone());
+        }
+        cached.retain(|f| f.window != window);
+        if cached.len() >= CACHED {
+            return None;
+        }
+        let facts = Arc::new(ShareFacts::compute(store, taxonomy, day, window));
+        cached.push(facts.clone());
+        Some(facts)
     }
 
     /// Brings a person's counts up to date in every cached column.
@@ -324,5 +328,35 @@ impl ShareCache {
         for f in cached.iter_mut() {
             Arc::make_mut(f).update(store, person);
         }
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn a_day_keeps_its_first_windows_and_declines_more() {
+        let store = ProfileStore::default();
+        let taxonomy = ProductTaxonomy::parse("1 - Home\n2 - Home > Kitchen\n")
+            .unwrap_or_else(|e| panic!("taxonomy: {e}"));
+        let cache = ShareCache::default();
+        for window in 0..CACHED as u32 {
+            assert!(cache.get(&store, &taxonomy, 10, window).is_some());
+        }
+        assert!(
+            cache.get(&store, &taxonomy, 10, 99).is_none(),
+            "full for the day"
+        );
+        assert!(
+            cache.get(&store, &taxonomy, 10, 2).is_some(),
+            "a cached window stays"
+        );
+        assert!(
+            cache.get(&store, &taxonomy, 11, 99).is_some(),
+            "a new day starts afresh"
+        );
+        let code = cache.get(&store, &taxonomy, 11, 99).and_then(|f| f.code(1));
+        assert_eq!(code, Some(1));
     }
 }
