@@ -542,7 +542,20 @@ fn eval_pred(
             let candidates = geo_candidates(index, g) & universe;
             refine(ctx, &candidates, pred, now_day, depth)?
         }
-        Predicate::Age(_) => refine(ctx, &(&index.aged & universe), pred, now_day, depth)?,
+        Predicate::Age(a) => {
+            use crate::facts::{AGE_NONE, AGE_WIDE};
+            let facts = index.facts.get(ctx.store, now_day);
+            let candidates = &index.aged & universe;
+            let code = |p: PersonId| facts.age.get(p as usize).copied().unwrap_or(AGE_NONE);
+            let in_range =
+                |age: u32| a.min.is_none_or(|m| age >= m) && a.max.is_none_or(|m| age <= m);
+            let certain = select(&candidates, |p| {
+                let c = code(p);
+                c < AGE_WIDE && in_range(u32::from(c))
+            });
+            let wide = select(&candidates, |p| code(p) == AGE_WIDE);
+            certain | refine(ctx, &wide, pred, now_day, depth)?
+        }
         Predicate::Income(i) => {
             let parts: Vec<&RoaringBitmap> = i
                 .bands

@@ -1,5 +1,5 @@
-//! Per-person facts of one day: each person's price band and buying-power spend as of that
-//! day, in dense columns. Both depend on a window ending on the evaluation day, so they are
+//! Per-person facts of one day: each person's price band, buying-power spend and age as of that
+//! day, in dense columns. All depend on a window ending on the evaluation day, so they are
 //! computed for a day on first use (in parallel), kept current for the people that events
 //! touch, and recomputed when another day is asked for. The set evaluator reads them instead
 //! of scanning every candidate's history; the values come from the same per-person functions
@@ -15,6 +15,10 @@ use crate::person::{buying_power_spend, price_band_by};
 
 /// Price band code in [`DayFacts::band`]: none (no priced product event in the window).
 pub const BAND_NONE: u8 = 0;
+/// Age code in [`DayFacts::age`]: unknown.
+pub const AGE_NONE: u8 = u8::MAX;
+/// Age code in [`DayFacts::age`]: this age or older (the per-person code decides).
+pub const AGE_WIDE: u8 = u8::MAX - 1;
 
 /// The columns of one day.
 #[derive(Debug, Clone)]
@@ -25,6 +29,8 @@ pub struct DayFacts {
     pub band: Vec<u8>,
     /// Net spend over the buying-power window (0 for people merged into another).
     pub spend: Vec<f64>,
+    /// Age in whole years on the day ([`AGE_NONE`] when unknown, [`AGE_WIDE`] and older).
+    pub age: Vec<u8>,
     /// Buyers' spend quartiles over `spend`, computed on first use after a change.
     quartiles: std::sync::OnceLock<[f64; 3]>,
 }
@@ -32,16 +38,17 @@ pub struct DayFacts {
 impl DayFacts {
     /// Computes every person's facts for `day`.
     pub fn compute(store: &ProfileStore, day: u32) -> DayFacts {
-        let (band, spend): (Vec<u8>, Vec<f64>) = store
+        let facts: Vec<(u8, f64, u8)> = store
             .profiles
             .par_iter()
             .enumerate()
             .map(|(i, p)| person_facts(store, i as PersonId, p, day))
-            .unzip();
+            .collect();
         DayFacts {
             day,
-            band,
-            spend,
+            band: facts.iter().map(|f| f.0).collect(),
+            spend: facts.iter().map(|f| f.1).collect(),
+            age: facts.iter().map(|f| f.2).collect(),
             quartiles: std::sync::OnceLock::new(),
         }
     }
@@ -59,12 +66,14 @@ impl DayFacts {
         if self.band.len() < n {
             self.band.resize(n, BAND_NONE);
             self.spend.resize(n, 0.0);
+            self.age.resize(n, AGE_NONE);
         }
         let Some(p) = store.profiles.get(person as usize) else {
             return;
         };
-        let (b, s) = person_facts(store, person, p, self.day);
+        let (b, s, age) = person_facts(store, person, p, self.day);
         self.band[person as usize] = b;
+        self.age[person as usize] = age;
         if self.spend[person as usize] != s {
             self.quartiles = std::sync::OnceLock::new();
         }
@@ -72,14 +81,18 @@ impl DayFacts {
     }
 }
 
-/// One person's (band code, spend) on `day`; merged-away people have none.
-fn person_facts(store: &ProfileStore, person: PersonId, p: &Profile, day: u32) -> (u8, f64) {
+/// One person's (band code, spend, age code) on `day`; merged-away people have none.
+fn person_facts(store: &ProfileStore, person: PersonId, p: &Profile, day: u32) -> (u8, f64, u8) {
     if !store.identity.is_root(person) {
-        return (BAND_NONE, 0.0);
+        return (BAND_NONE, 0.0, AGE_NONE);
     }
     let sets = &store.propsets;
     let band = price_band_by(p, day, |id| sets.get(id).tier).map_or(BAND_NONE, |b| 1 + b as u8);
-    (band, buying_power_spend(p, day))
+    let age = p
+        .demo
+        .age_on(day)
+        .map_or(AGE_NONE, |a| a.min(u32::from(AGE_WIDE)) as u8);
+    (band, buying_power_spend(p, day), age)
 }
 
 /// A lazily computed [`DayFacts`], shared by concurrent evaluations.
