@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use audex_model::catalog::Catalog;
 use audex_model::event::parse_event_json;
@@ -31,8 +31,16 @@ use crate::ingest::{Parsed, Rejection};
 use crate::registry::AdvertiserRecord;
 use crate::snapshot;
 
+#[cfg(test)]
+#[path = "refresh_tests.rs"]
+mod refresh_tests;
+
 /// Events replayed at open beyond which a fresh snapshot is written right away.
 pub const REPLAY_SNAPSHOT_THRESHOLD: u64 = 200_000;
+
+/// How long a membership refresh evaluates audiences before it lets waiting ingest batches in
+/// (it holds the ingest lock while evaluating; see [`Advertiser::refresh_memberships`]).
+pub const REFRESH_SLICE: Duration = Duration::from_millis(20);
 
 /// The derived state of one advertiser.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -108,10 +116,43 @@ pub struct Advertiser {
     defs: RwLock<Definitions>,
     /// Bitmap indexes, built on first evaluation and kept current by ingest.
     index: RwLock<Option<Index>>,
-    /// Saved audiences' membership, once evaluated; updated per person by ingest.
+    /// Saved audiences' membership, once evaluated; updated per person by ingest. Lookups read
+    /// it; writers hold the write lock only to apply a few changes or swap in a refresh's result.
     memberships: RwLock<Option<Memberships>>,
+    /// Serialises membership refreshes with each other and with changes of what they evaluate
+    /// (definitions, model outputs), so one refresh sees one set of definitions throughout.
+    refresh_lock: Mutex<()>,
+    /// While a refresh runs: the people whose membership the streaming path (ingest) has
+    /// re-evaluated since it began. The refresh keeps their streamed membership (computed from
+    /// their newest events) instead of its own evaluation, which may predate those events.
+    /// Read and written under `ingest_lock`.
+    refreshing: Mutex<Option<RoaringBitmap>>,
     /// Stored model outputs (scores, inferred tags), loaded on first use.
     models: RwLock<Option<std::sync::Arc<crate::models::ModelStore>>>,
+    /// Test builds only: called at the points of a refresh where it holds no lock.
+    #[cfg(any(test, feature = "test-hooks"))]
+    refresh_hooks: Mutex<Option<RefreshHooks>>,
+}
+
+/// The points of a membership refresh at which it holds no lock but its own: between
+/// evaluation slices, after evaluating, and after the swap, before `membership.bin` is written.
+/// Test builds can run a callback there (`Advertiser::set_refresh_hooks`, feature `test-hooks`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshPhase {
+    /// One slice evaluated; `done` audiences so far, of `total`.
+    Sliced { done: usize, total: usize },
+    /// Every audience evaluated; reconciliation and swap next.
+    Evaluated,
+    /// The new membership is in place and the history appended; `membership.bin` next.
+    Swapped,
+}
+
+/// Test builds only: a refresh's slice length and a callback at each [`RefreshPhase`].
+#[cfg(any(test, feature = "test-hooks"))]
+#[derive(Clone)]
+pub struct RefreshHooks {
+    pub slice: Duration,
+    pub on_phase: std::sync::Arc<dyn Fn(RefreshPhase) + Send + Sync>,
 }
 
 impl Advertiser {
@@ -173,7 +214,11 @@ impl Advertiser {
             defs: RwLock::new(defs),
             index: RwLock::new(None),
             memberships: RwLock::new(None),
+            refresh_lock: Mutex::new(()),
+            refreshing: Mutex::new(None),
             models: RwLock::new(None),
+            #[cfg(any(test, feature = "test-hooks"))]
+            refresh_hooks: Mutex::new(None),
         };
         let t = Instant::now();
         let (replayed, skipped) = adv.replay()?;
@@ -312,7 +357,10 @@ impl Advertiser {
     }
 
     /// Keeps the index and the saved audiences' membership current for the people an ingest
-    /// touched: the real-time path (no full recompute).
+    /// touched: the real-time path (no full recompute). Runs under `ingest_lock`, so it is the
+    /// only writer of the memberships besides a refresh's swap (also under `ingest_lock`): it
+    /// evaluates under the read lock, which lookups share, and holds the write lock only to
+    /// apply the changes.
     fn after_apply(&self, state: &State, touched: &[PersonId]) -> Result<(), EngineError> {
         {
             let mut index = self.index.write().map_err(|_| EngineError::Poisoned)?;
@@ -327,46 +375,80 @@ impl Advertiser {
                 }
             }
         }
-        let mut memberships = self
+        if self
             .memberships
-            .write()
-            .map_err(|_| EngineError::Poisoned)?;
-        let Some(m) = memberships.as_mut() else {
+            .read()
+            .map_err(|_| EngineError::Poisoned)?
+            .is_none()
+        {
             return Ok(());
-        };
+        }
         let defs = self.defs.read().map_err(|_| EngineError::Poisoned)?;
         let mut ctx = audiences::context(&state.profiles, self.taxonomy.as_deref(), &defs)?;
         self.model_store()?.attach(&mut ctx, &defs);
         let now = crate::now_ms();
         let mut transitions = Vec::new();
-        for a in &defs.audiences {
-            let Some(rule) = ctx.audiences.get(&a.id) else {
-                continue;
+        // Audiences without a bitmap yet (never refreshed): they get an empty one.
+        let mut missing = Vec::new();
+        {
+            let guard = self.memberships.read().map_err(|_| EngineError::Poisoned)?;
+            let Some(m) = guard.as_ref() else {
+                return Ok(());
             };
-            let members = m.by_audience.entry(a.id.clone()).or_default();
-            for &p in touched {
-                let now_in = match audex_index::matches(&ctx, p, rule, now) {
-                    Ok(m) => m,
-                    // Model without scores yet: not tracked (see `audiences::evaluate_all`).
-                    Err(audex_index::EvalError::ModelUnavailable(_)) => break,
-                    Err(e) => return Err(e.into()),
+            for a in &defs.audiences {
+                let Some(rule) = ctx.audiences.get(&a.id) else {
+                    continue;
                 };
-                let was_in = members.contains(p);
-                if now_in != was_in {
-                    if now_in {
-                        members.insert(p);
-                    } else {
-                        members.remove(p);
+                let members = m.by_audience.get(&a.id);
+                if members.is_none() {
+                    missing.push(a.id.clone());
+                }
+                for &p in touched {
+                    let now_in = match audex_index::matches(&ctx, p, rule, now) {
+                        Ok(m) => m,
+                        // Model without scores yet: not tracked (see `audiences::evaluate_all`).
+                        Err(audex_index::EvalError::ModelUnavailable(_)) => break,
+                        Err(e) => return Err(e.into()),
+                    };
+                    let was_in = members.is_some_and(|b| b.contains(p));
+                    if now_in != was_in {
+                        transitions.push(audiences::Transition {
+                            audience: a.id.clone(),
+                            person: p,
+                            entered: now_in,
+                            at_ms: now,
+                            cause: "event".into(),
+                        });
                     }
-                    transitions.push(audiences::Transition {
-                        audience: a.id.clone(),
-                        person: p,
-                        entered: now_in,
-                        at_ms: now,
-                        cause: "event".into(),
-                    });
                 }
             }
+        }
+        if !transitions.is_empty() || !missing.is_empty() {
+            let mut guard = self
+                .memberships
+                .write()
+                .map_err(|_| EngineError::Poisoned)?;
+            if let Some(m) = guard.as_mut() {
+                for id in missing {
+                    m.by_audience.entry(id).or_default();
+                }
+                for t in &transitions {
+                    let members = m.by_audience.entry(t.audience.clone()).or_default();
+                    if t.entered {
+                        members.insert(t.person);
+                    } else {
+                        members.remove(t.person);
+                    }
+                }
+            }
+        }
+        if let Some(during) = self
+            .refreshing
+            .lock()
+            .map_err(|_| EngineError::Poisoned)?
+            .as_mut()
+        {
+            during.extend(touched.iter().copied());
         }
         audiences::append_history(&self.dir.join("history.ndjson"), &transitions)
     }
@@ -380,6 +462,11 @@ impl Advertiser {
         &self,
         f: impl FnOnce(&mut Definitions) -> Result<T, EngineError>,
     ) -> Result<T, EngineError> {
+        // Not while a membership refresh runs: it must see one set of definitions.
+        let _refresh = self
+            .refresh_lock
+            .lock()
+            .map_err(|_| EngineError::Poisoned)?;
         let mut defs = self.defs.write().map_err(|_| EngineError::Poisoned)?;
         let mut copy = defs.clone();
         let out = f(&mut copy)?;
@@ -661,6 +748,10 @@ impl Advertiser {
         &self,
         scores: &crate::models::ModelScores,
     ) -> Result<(), EngineError> {
+        let _refresh = self
+            .refresh_lock
+            .lock()
+            .map_err(|_| EngineError::Poisoned)?;
         crate::models::ModelStore::save_scores(&self.dir, scores)?;
         *self.models.write().map_err(|_| EngineError::Poisoned)? = None;
         Ok(())
@@ -671,6 +762,10 @@ impl Advertiser {
         &self,
         tags: &crate::models::InferredTags,
     ) -> Result<(), EngineError> {
+        let _refresh = self
+            .refresh_lock
+            .lock()
+            .map_err(|_| EngineError::Poisoned)?;
         crate::models::ModelStore::save_tags(&self.dir, tags)?;
         *self.models.write().map_err(|_| EngineError::Poisoned)? = None;
         Ok(())
@@ -747,44 +842,220 @@ impl Advertiser {
 
     /// Re-evaluates every saved audience at `now_ms` and records who entered and left since the
     /// last evaluation (`cause`: why — "time" for a sweep, "event" after a bulk import).
+    ///
+    /// Lookups never wait for it, and ingest waits at most one evaluation slice:
+    ///
+    /// 1. It starts recording the people ingest re-evaluates from now on (`refreshing`), under
+    ///    `ingest_lock`, so every batch is either wholly applied before (index, memberships) or
+    ///    has its people recorded.
+    /// 2. It evaluates the audiences in slices of about [`REFRESH_SLICE`], each under
+    ///    `ingest_lock` and the state's read lock (the index and profiles do not move during a
+    ///    slice; ingest waits on `ingest_lock`, not as a queued writer of the state lock, so
+    ///    lookups' reads of the state are not held up behind it), letting waiting batches in
+    ///    between slices. The memberships are not locked.
+    /// 3. Under `ingest_lock` (no batch in flight) it takes the people recorded since step 1:
+    ///    their profiles changed during the evaluation, and the streaming path has already
+    ///    re-evaluated them against their newest events, so their membership stays as streamed
+    ///    (and their transitions as recorded, cause `event`); everyone else's profile did not
+    ///    change since step 1, so the evaluation is exact for them. It diffs against the current
+    ///    memberships under their read lock (lookups proceed), appends the history (fsync'd),
+    ///    serialises the result and swaps it in under the write lock: a move, O(1).
+    /// 4. With no lock but `refresh_lock`, it writes `membership.bin` (temp file, fsync,
+    ///    rename), and drops the old membership.
+    ///
+    /// Definitions and model outputs do not change during a refresh (their writers take
+    /// `refresh_lock`), so the streamed membership of the recorded people and the evaluation
+    /// use the same definitions.
     pub fn refresh_memberships(
         &self,
         now_ms: i64,
         cause: &str,
     ) -> Result<RefreshReport, EngineError> {
-        let path = self.dir.join("membership.bin");
-        let new = self.with_context(|ctx, index| {
-            let defs = self.definitions()?;
-            audiences::evaluate_all(ctx, index, &defs, now_ms)
-        })?;
-        let mut guard = self
-            .memberships
-            .write()
+        let _refresh = self
+            .refresh_lock
+            .lock()
             .map_err(|_| EngineError::Poisoned)?;
-        if guard.is_none() {
-            *guard = Some(snapshot::load_memberships(&path)?.unwrap_or_default());
+        let path = self.dir.join("membership.bin");
+        if self
+            .memberships
+            .read()
+            .map_err(|_| EngineError::Poisoned)?
+            .is_none()
+        {
+            let loaded = snapshot::load_memberships(&path)?.unwrap_or_default();
+            let mut guard = self
+                .memberships
+                .write()
+                .map_err(|_| EngineError::Poisoned)?;
+            if guard.is_none() {
+                *guard = Some(loaded);
+            }
         }
-        let old = guard.get_or_insert_with(Memberships::default);
-        let mut transitions = Vec::new();
-        let empty = RoaringBitmap::new();
-        for (id, members) in &new {
-            let before = old.by_audience.get(id).unwrap_or(&empty);
-            let why = if old.by_audience.contains_key(id) {
-                cause
-            } else {
-                "definition"
+        // 1. Record the people ingest re-evaluates from here on; note which audiences had a
+        // membership before (the others' entries are caused by their definition).
+        let tracked = {
+            let _ingest = self.ingest_lock.lock().map_err(|_| EngineError::Poisoned)?;
+            *self.refreshing.lock().map_err(|_| EngineError::Poisoned)? =
+                Some(RoaringBitmap::new());
+            let guard = self.memberships.read().map_err(|_| EngineError::Poisoned)?;
+            guard
+                .as_ref()
+                .map(|m| {
+                    m.by_audience
+                        .keys()
+                        .cloned()
+                        .collect::<rustc_hash::FxHashSet<_>>()
+                })
+                .unwrap_or_default()
+        };
+        let stop_recording = StopRecording(&self.refreshing);
+        // 2. Evaluate, slice by slice.
+        let new = self.evaluate_in_slices(now_ms)?;
+        self.refresh_hook(|| RefreshPhase::Evaluated);
+        // 3. Reconcile with what ingest did meanwhile, record, swap.
+        let (report, bytes, old) = {
+            let _ingest = self.ingest_lock.lock().map_err(|_| EngineError::Poisoned)?;
+            let during = self
+                .refreshing
+                .lock()
+                .map_err(|_| EngineError::Poisoned)?
+                .take()
+                .unwrap_or_default();
+            drop(stop_recording);
+            let mut new = new;
+            let mut transitions = Vec::new();
+            {
+                let guard = self.memberships.read().map_err(|_| EngineError::Poisoned)?;
+                let empty = Memberships::default();
+                let current = guard.as_ref().unwrap_or(&empty);
+                let no_one = RoaringBitmap::new();
+                for (id, members) in new.iter_mut() {
+                    let before = current.by_audience.get(id);
+                    if let Some(before) = before
+                        && !during.is_empty()
+                    {
+                        *members -= &during;
+                        *members |= before & &during;
+                    }
+                    let why = if tracked.contains(id) {
+                        cause
+                    } else {
+                        "definition"
+                    };
+                    transitions.extend(audiences::diff(
+                        id,
+                        before.unwrap_or(&no_one),
+                        members,
+                        now_ms,
+                        why,
+                    ));
+                }
+            }
+            audiences::append_history(&self.dir.join("history.ndjson"), &transitions)?;
+            let new = Memberships {
+                evaluated_ms: now_ms,
+                by_audience: new,
             };
-            transitions.extend(audiences::diff(id, before, members, now_ms, why));
+            let bytes = snapshot::encode_memberships(&path, &new)?;
+            let report = RefreshReport {
+                audiences: new.by_audience.len(),
+                entered: transitions.iter().filter(|t| t.entered).count() as u64,
+                left: transitions.iter().filter(|t| !t.entered).count() as u64,
+            };
+            let old = self
+                .memberships
+                .write()
+                .map_err(|_| EngineError::Poisoned)?
+                .replace(new);
+            (report, bytes, old)
+        };
+        drop(old);
+        self.refresh_hook(|| RefreshPhase::Swapped);
+        // 4. Persist, holding no lock that lookups or ingest take.
+        crate::fsutil::write_atomic(&path, &bytes)?;
+        Ok(report)
+    }
+
+    /// Evaluates every saved audience at `now_ms` in slices of about [`REFRESH_SLICE`], each
+    /// under `ingest_lock` and the state's read lock.
+    fn evaluate_in_slices(
+        &self,
+        now_ms: i64,
+    ) -> Result<rustc_hash::FxHashMap<String, RoaringBitmap>, EngineError> {
+        let ids: Vec<String> = self
+            .definitions()?
+            .audiences
+            .iter()
+            .map(|a| a.id.clone())
+            .collect();
+        let slice = self.refresh_slice();
+        let mut out = rustc_hash::FxHashMap::default();
+        let mut next = 0;
+        while next < ids.len() {
+            {
+                let _ingest = self.ingest_lock.lock().map_err(|_| EngineError::Poisoned)?;
+                self.with_context(|ctx, index| {
+                    let started = Instant::now();
+                    while next < ids.len() {
+                        let id = &ids[next];
+                        next += 1;
+                        let rule = ctx.audiences.get(id).ok_or_else(|| {
+                            EngineError::Invalid(format!("audience {id:?} did not compile"))
+                        })?;
+                        if let Some(members) = audiences::evaluate_one(ctx, index, rule, now_ms)? {
+                            out.insert(id.clone(), members);
+                        }
+                        if started.elapsed() >= slice {
+                            break;
+                        }
+                    }
+                    Ok(())
+                })?;
+            }
+            self.refresh_hook(|| RefreshPhase::Sliced {
+                done: next,
+                total: ids.len(),
+            });
+            if next < ids.len() {
+                // A mutex is not fair: without a pause this thread would take `ingest_lock`
+                // again before a woken ingest batch gets to it.
+                std::thread::sleep(Duration::from_millis(1));
+            }
         }
-        audiences::append_history(&self.dir.join("history.ndjson"), &transitions)?;
-        old.by_audience = new;
-        old.evaluated_ms = now_ms;
-        snapshot::save_memberships(&path, old)?;
-        Ok(RefreshReport {
-            audiences: old.by_audience.len(),
-            entered: transitions.iter().filter(|t| t.entered).count() as u64,
-            left: transitions.iter().filter(|t| !t.entered).count() as u64,
-        })
+        Ok(out)
+    }
+
+    #[cfg(any(test, feature = "test-hooks"))]
+    fn refresh_slice(&self) -> Duration {
+        self.refresh_hooks
+            .lock()
+            .ok()
+            .and_then(|h| h.as_ref().map(|h| h.slice))
+            .unwrap_or(REFRESH_SLICE)
+    }
+
+    #[cfg(not(any(test, feature = "test-hooks")))]
+    fn refresh_slice(&self) -> Duration {
+        REFRESH_SLICE
+    }
+
+    #[cfg(any(test, feature = "test-hooks"))]
+    fn refresh_hook(&self, phase: impl FnOnce() -> RefreshPhase) {
+        let hooks = self.refresh_hooks.lock().ok().and_then(|h| h.clone());
+        if let Some(h) = hooks {
+            (h.on_phase)(phase());
+        }
+    }
+
+    #[cfg(not(any(test, feature = "test-hooks")))]
+    fn refresh_hook(&self, _phase: impl FnOnce() -> RefreshPhase) {}
+
+    /// Test builds only: sets (or clears) the refresh's slice length and phase callback.
+    #[cfg(any(test, feature = "test-hooks"))]
+    pub fn set_refresh_hooks(&self, hooks: Option<RefreshHooks>) {
+        if let Ok(mut h) = self.refresh_hooks.lock() {
+            *h = hooks;
+        }
     }
 
     /// The saved audiences a person is in now (as of the last evaluation, kept current by
@@ -942,6 +1213,17 @@ pub struct ListAmendment {
 impl ListAmendment {
     /// How many invalid identifiers are echoed back.
     pub const SAMPLE: usize = 10;
+}
+
+/// Stops recording the people ingest re-evaluates when a refresh ends early (an error).
+struct StopRecording<'a>(&'a Mutex<Option<RoaringBitmap>>);
+
+impl Drop for StopRecording<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut r) = self.0.lock() {
+            *r = None;
+        }
+    }
 }
 
 /// What a membership refresh recorded.

@@ -426,15 +426,25 @@ pub fn evaluate_all(
         let rule = ctx.audiences.get(&a.id).ok_or_else(|| {
             EngineError::Invalid(format!("audience {:?} did not compile", a.name()))
         })?;
-        match audex_index::evaluate(ctx, index, rule, now_ms) {
-            Ok(members) => {
-                out.insert(a.id.clone(), members);
-            }
-            // A model-based audience whose model has no scores yet has no members to track;
-            // it must not stop the others (or ingest) from being evaluated.
-            Err(audex_index::EvalError::ModelUnavailable(_)) => {}
-            Err(e) => return Err(e.into()),
+        if let Some(members) = evaluate_one(ctx, index, rule, now_ms)? {
+            out.insert(a.id.clone(), members);
         }
     }
     Ok(out)
+}
+
+/// Evaluates one saved audience's rule at `now_ms`; `None` for a model-based audience whose
+/// model has no scores yet: it has no members to track, and must not stop the others (or
+/// ingest) from being evaluated.
+pub fn evaluate_one(
+    ctx: &Context<'_>,
+    index: &Index,
+    rule: &Rule,
+    now_ms: i64,
+) -> Result<Option<RoaringBitmap>, EngineError> {
+    match audex_index::evaluate(ctx, index, rule, now_ms) {
+        Ok(members) => Ok(Some(members)),
+        Err(audex_index::EvalError::ModelUnavailable(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }

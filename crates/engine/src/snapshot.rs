@@ -134,6 +134,14 @@ const MEMBERSHIP_MAGIC: &[u8; 8] = b"AXMEMB01";
 
 /// Saves saved audiences' membership (bitmaps in the portable Roaring format).
 pub fn save_memberships(path: &Path, m: &crate::audiences::Memberships) -> Result<(), EngineError> {
+    write_atomic(path, &encode_memberships(path, m)?)
+}
+
+/// The bytes [`save_memberships`] writes (`path` only names the file in errors).
+pub fn encode_memberships(
+    path: &Path,
+    m: &crate::audiences::Memberships,
+) -> Result<Vec<u8>, EngineError> {
     let mut entries: Vec<(String, Vec<u8>)> = Vec::with_capacity(m.by_audience.len());
     for (id, bitmap) in &m.by_audience {
         let mut bytes = Vec::with_capacity(bitmap.serialized_size());
@@ -148,10 +156,7 @@ pub fn save_memberships(path: &Path, m: &crate::audiences::Memberships) -> Resul
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-    write_atomic(
-        path,
-        &encode(MEMBERSHIP_MAGIC, LogPosition::default(), &payload),
-    )
+    Ok(encode(MEMBERSHIP_MAGIC, LogPosition::default(), &payload))
 }
 
 /// Loads saved audiences' membership; `None` when absent or unusable (it is re-evaluated).
