@@ -1,17 +1,31 @@
 //! Behavioral inference: lifestyle and life-stage tags from what people browse, buy and read.
 //!
-//! Evidence is counted in active days (a session views several products of one department, so
-//! days, not events, are the near-independent draws): days with product views, cart adds or
-//! orders, and how many of them touched the tag's Google Product Taxonomy subtrees; days with
-//! publisher page reads, and how many touched the tag's IAB Content Taxonomy subtrees; for
-//! `luxury_buyer` also days with a high-price-tier product; and declared gender, income band and
-//! age band. Per tag, a two-component mixture (binomials for the day counts, categoricals for the
-//! declared values) is fitted by EM on everyone — unsupervised, no truth is read — and a
-//! person's score is the posterior probability of the tag's component. A person carries the tag
-//! when the score reaches the tag's threshold. Thresholds were calibrated on a simulated shop
-//! (seed 7, 20,000 people; not the seed the tests and MODELS.md use) as the lowest posterior with
-//! precision ≥ 0.8, rounded up. Every tag maps to IAB Audience Taxonomy 1.1 ids for OpenRTB
-//! `user.data` (segtax 4).
+//! Evidence is read from the profiles once ([`evidence`]):
+//! * product days — days with a product viewed, listed, carted or bought (a session views
+//!   several products of one department, so its events are not independent draws, but days
+//!   nearly are) — and, per tag, how many touched the tag's Google Product Taxonomy subtrees;
+//! * publisher page reads, one by one (each page of a visit is about whatever the reader picked
+//!   next), and per tag how many fell in the tag's IAB Content Taxonomy subtrees;
+//! * a vocabulary shared by every tag: product category groups (the first two levels of the
+//!   Google path) counted in product days, page groups (the first two IAB tiers) counted in
+//!   reads, and ad campaigns counted in impressions ([`VocabChannel`]);
+//! * single-product views in the low and in the high price tier of their category;
+//! * declared gender, income band and age band.
+//!
+//! Per tag, a two-component mixture is fitted by EM on everyone — unsupervised, no truth is
+//! read. The tag's own subtrees (its anchors) and the declared values decide which component is
+//! the tag's; the last M-step also estimates, from the anchors' posteriors, how often each
+//! vocabulary channel and price tier shows up with and without the tag. That happens once:
+//! refitting them in further rounds lets them pull the component towards whatever cluster they
+//! share (the high tier towards the well-off, furniture towards home lovers). A person's score
+//! is the posterior of the tag's component given the anchors, the price tiers and, at half
+//! weight (they are many and not independent), the vocabulary — so buying kitchenware leans
+//! `foodie` and seeing the pet-supplies campaign leans `pet_owner` without anyone listing those
+//! links. A person carries the tag when the score reaches the tag's threshold. Thresholds were
+//! calibrated on a simulated shop (seed 7, 100,000 people; not the seed MODELS.md reports) as
+//! the lowest posterior with precision ≥ 0.82, plus 0.02 so that a crowd of people with the same
+//! weak evidence just below it cannot tip the tag, rounded up. Every tag maps to IAB Audience
+//! Taxonomy 1.1 ids for OpenRTB `user.data` (segtax 4).
 
 use audex_model::EventKind;
 use audex_model::catalog::PriceTier;
@@ -46,6 +60,9 @@ pub struct TagSpec {
     pub products: &'static [&'static str],
     /// IAB Content Taxonomy path prefixes (`Tier 1>Tier 2`) whose pages signal the tag.
     pub pages: &'static [&'static str],
+    /// Whether the tag also learns from the vocabulary channels (every product group, page
+    /// group and campaign outside its own subtrees), not only from its own subtrees.
+    pub vocabulary: bool,
     /// Score at or above which a person carries the tag.
     pub threshold: f32,
 }
@@ -58,7 +75,8 @@ pub const TAGS: [TagSpec; 11] = [
         iab_audience: &["368"],
         products: &["Food, Beverages & Tobacco"],
         pages: &["Food & Drink"],
-        threshold: 0.15,
+        vocabulary: true,
+        threshold: 0.24,
     },
     TagSpec {
         name: "pet_owner",
@@ -66,7 +84,8 @@ pub const TAGS: [TagSpec; 11] = [
         iab_audience: &["541"],
         products: &["Animals & Pet Supplies"],
         pages: &["Pets"],
-        threshold: 0.10,
+        vocabulary: true,
+        threshold: 0.19,
     },
     TagSpec {
         name: "luxury_buyer",
@@ -83,7 +102,8 @@ pub const TAGS: [TagSpec; 11] = [
             "Travel>Travel Type>Spas",
             "Travel>Travel Type>Cruises",
         ],
-        threshold: 0.50,
+        vocabulary: true,
+        threshold: 0.69,
     },
     TagSpec {
         name: "sports",
@@ -91,7 +111,8 @@ pub const TAGS: [TagSpec; 11] = [
         iab_audience: &["607"],
         products: &["Sporting Goods"],
         pages: &["Sports", "Healthy Living>Fitness and Exercise"],
-        threshold: 0.12,
+        vocabulary: true,
+        threshold: 0.23,
     },
     TagSpec {
         name: "tech",
@@ -99,7 +120,8 @@ pub const TAGS: [TagSpec; 11] = [
         iab_audience: &["687", "703"],
         products: &["Electronics", "Cameras & Optics"],
         pages: &["Technology & Computing", "Video Gaming"],
-        threshold: 0.12,
+        vocabulary: true,
+        threshold: 0.22,
     },
     TagSpec {
         name: "beauty",
@@ -107,7 +129,8 @@ pub const TAGS: [TagSpec; 11] = [
         iab_audience: &["677"],
         products: &["Health & Beauty > Personal Care"],
         pages: &["Style & Fashion>Beauty", "Style & Fashion>Personal Care"],
-        threshold: 0.30,
+        vocabulary: true,
+        threshold: 0.31,
     },
     TagSpec {
         name: "home",
@@ -131,7 +154,8 @@ pub const TAGS: [TagSpec; 11] = [
             "Home & Garden>Home Appliances",
             "Home & Garden>Home Security",
         ],
-        threshold: 0.45,
+        vocabulary: true,
+        threshold: 0.48,
     },
     TagSpec {
         name: "fashion",
@@ -149,7 +173,8 @@ pub const TAGS: [TagSpec; 11] = [
             "Style & Fashion>Street Style",
             "Pop Culture>Celebrity Style",
         ],
-        threshold: 0.35,
+        vocabulary: true,
+        threshold: 0.46,
     },
     TagSpec {
         name: "new_parent",
@@ -162,7 +187,8 @@ pub const TAGS: [TagSpec; 11] = [
             "Personal Celebrations & Life Events>Birth",
             "Education>Early Childhood Education",
         ],
-        threshold: 0.50,
+        vocabulary: true,
+        threshold: 0.52,
     },
     TagSpec {
         name: "recently_moved",
@@ -170,9 +196,13 @@ pub const TAGS: [TagSpec; 11] = [
         iab_audience: &["591", "1407"],
         products: &["Furniture"],
         // Interior decorating and home improvement pages are read by home lovers as much as
-        // by movers: neither tag counts them.
+        // by movers: neither tag's anchors count them.
         pages: &["Real Estate"],
-        threshold: 0.95,
+        // Furniture buyers are home lovers as often as movers: what the anchors' posteriors
+        // teach about the vocabulary is the home lover's (decor, linens, kitchen), and it pulls
+        // home lovers in (measured: recall at precision 0.8 falls from 0.33 to 0.26).
+        vocabulary: false,
+        threshold: 0.93,
     },
     TagSpec {
         name: "student",
@@ -185,7 +215,8 @@ pub const TAGS: [TagSpec; 11] = [
             "Careers",
             "Personal Finance>Frugal Living",
         ],
-        threshold: 0.45,
+        vocabulary: true,
+        threshold: 0.76,
     },
 ];
 
@@ -214,13 +245,6 @@ pub fn iab_names(tag: &TagSpec) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Tag masks per property set: product-category and page-category bits.
-struct SetMasks {
-    product: Vec<u16>,
-    page: Vec<u16>,
-    high_tier: Vec<bool>,
-}
-
 fn path_matches(path: &str, prefixes: &[&str], sep: &str) -> bool {
     prefixes.iter().any(|p| {
         path == *p
@@ -240,66 +264,152 @@ fn content_path(id: &str) -> Option<String> {
     Some(names.join(">"))
 }
 
-fn set_masks(store: &ProfileStore, taxonomy: Option<&ProductTaxonomy>) -> SetMasks {
+/// Where one interned property set sends its evidence.
+#[derive(Debug, Clone, Copy)]
+struct SetInfo {
+    /// Vocabulary channel of a product's category group, else [`NO_CHANNEL`].
+    product: u32,
+    /// Vocabulary channel of a page category's group, else [`NO_CHANNEL`].
+    page: u32,
+    /// Vocabulary channel of an ad campaign, else [`NO_CHANNEL`].
+    campaign: u32,
+    /// Tags whose Google Product Taxonomy subtrees hold the product.
+    product_tags: u16,
+    /// Tags whose IAB Content Taxonomy subtrees hold the page category.
+    page_tags: u16,
+    /// Price tier of the product (0 unknown, 1 low, 2 medium, 3 high).
+    tier: u8,
+}
+
+const NO_CHANNEL: u32 = u32::MAX;
+
+impl Default for SetInfo {
+    fn default() -> Self {
+        SetInfo {
+            product: NO_CHANNEL,
+            page: NO_CHANNEL,
+            campaign: NO_CHANNEL,
+            product_tags: 0,
+            page_tags: 0,
+            tier: 0,
+        }
+    }
+}
+
+/// The trials a vocabulary channel is counted against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Family {
+    /// Days with a product viewed, listed, carted or bought.
+    ProductDays = 0,
+    /// Publisher page reads.
+    Pages = 1,
+    /// Ad impressions.
+    Ads = 2,
+}
+
+const FAMILIES: usize = 3;
+
+/// One evidence channel shared by every tag: a product category group (the first two levels
+/// of its Google Product Taxonomy path), a page category group (the first two tiers of its IAB
+/// Content Taxonomy path) or an ad campaign. Groups are split by which tags' subtrees they
+/// fall in, so a tag's own subtrees are always a union of whole channels.
+#[derive(Debug, Clone, Serialize)]
+pub struct VocabChannel {
+    /// What is counted against what.
+    pub family: Family,
+    /// The group's path or the campaign id.
+    pub name: String,
+    /// Tags whose own subtrees cover the channel (bit = tag index).
+    pub tags: u16,
+}
+
+/// Most channels kept per family (the most observed ones), and the fewest observations a
+/// channel needs to be kept.
+const MAX_CHANNELS: usize = 256;
+const MIN_CHANNEL_COUNT: u64 = 20;
+
+fn group_path(path: &str, sep: &str, depth: usize) -> String {
+    path.split(sep).take(depth).collect::<Vec<_>>().join(sep)
+}
+
+/// Interns channels while the property sets are walked.
+#[derive(Default)]
+struct ChannelInterner {
+    ids: rustc_hash::FxHashMap<(Family, String, u16), u32>,
+    channels: Vec<VocabChannel>,
+}
+
+impl ChannelInterner {
+    fn id(&mut self, family: Family, name: String, tags: u16) -> u32 {
+        let next = self.channels.len() as u32;
+        *self
+            .ids
+            .entry((family, name.clone(), tags))
+            .or_insert_with(|| {
+                self.channels.push(VocabChannel { family, name, tags });
+                next
+            })
+    }
+}
+
+fn set_infos(
+    store: &ProfileStore,
+    taxonomy: Option<&ProductTaxonomy>,
+) -> (Vec<SetInfo>, Vec<VocabChannel>) {
     let n = store.propsets.len();
-    let mut m = SetMasks {
-        product: vec![0; n],
-        page: vec![0; n],
-        high_tier: vec![false; n],
-    };
+    let mut infos = vec![SetInfo::default(); n];
+    let mut interner = ChannelInterner::default();
+    let (home, moved) = (tag_index("home"), tag_index("recently_moved"));
     for id in 2..n as u32 {
         let set = store.propsets.get(id);
+        let info = &mut infos[id as usize];
         if let (Some(c), Some(t)) = (set.category, taxonomy)
             && let Some(cat) = t.get(c)
         {
             let path = &cat.path;
             for (i, tag) in TAGS.iter().enumerate() {
                 if path_matches(path, tag.products, " > ") {
-                    m.product[id as usize] |= 1 << i;
+                    info.product_tags |= 1 << i;
                 }
             }
+            info.product = interner.id(
+                Family::ProductDays,
+                group_path(path, " > ", 2),
+                info.product_tags,
+            );
         }
-        m.high_tier[id as usize] = set.tier == Some(PriceTier::High);
+        info.tier = match set.tier {
+            Some(PriceTier::Low) => 1,
+            Some(PriceTier::Medium) => 2,
+            Some(PriceTier::High) => 3,
+            None => 0,
+        };
         if let Some(pc) = set.page_category
             && let Some(path) = store.propsets.values.name(pc).and_then(content_path)
         {
             for (i, tag) in TAGS.iter().enumerate() {
                 if path_matches(&path, tag.pages, ">") {
-                    m.page[id as usize] |= 1 << i;
+                    info.page_tags |= 1 << i;
                 }
             }
-        }
-    }
-    // `home` pages exclude the moving-related subtrees claimed by `recently_moved`.
-    if let (Some(home), Some(moved)) = (tag_index("home"), tag_index("recently_moved")) {
-        for p in &mut m.page {
-            if *p & (1 << moved) != 0 {
-                *p &= !(1 << home);
+            // `home` pages exclude the moving-related subtrees claimed by `recently_moved`.
+            if let (Some(h), Some(m)) = (home, moved)
+                && info.page_tags & (1 << m) != 0
+            {
+                info.page_tags &= !(1 << h);
             }
+            info.page = interner.id(Family::Pages, group_path(&path, ">", 2), info.page_tags);
+        }
+        if let Some(c) = set.campaign
+            && let Some(name) = store.propsets.values.name(c)
+        {
+            info.campaign = interner.id(Family::Ads, name.to_string(), 0);
         }
     }
-    m
+    (infos, interner.channels)
 }
 
-fn product_weight(kind: EventKind) -> f32 {
-    match kind {
-        EventKind::ProductViewed | EventKind::ProductAdded | EventKind::OrderCompleted => 1.0,
-        _ => 0.0,
-    }
-}
-
-/// Evidence of one person: product observations and page reads in all and per tag.
-#[derive(Debug, Clone, Copy, Default)]
-struct Counts {
-    products: f32,
-    pages: f32,
-    high_tier: f32,
-    tag_products: [f32; TAG_COUNT],
-    tag_pages: [f32; TAG_COUNT],
-    /// Declared gender, income band and age band (0 = unknown; 1..=4).
-    demo: [u8; 3],
-}
-
+/// Declared gender, income band and age band (0 = unknown; 1..=4).
 fn age_band(age: u32) -> u8 {
     match age {
         0..=26 => 1,
@@ -309,64 +419,217 @@ fn age_band(age: u32) -> u8 {
     }
 }
 
-/// Evidence is counted in active days, not events: a session views several products of one
-/// department, so events are not independent draws but days nearly are.
-fn person_counts(p: &Profile, masks: &SetMasks, today: u32) -> Counts {
-    let mut c = Counts {
+/// One person's evidence (counts saturate at `u16::MAX`).
+#[derive(Debug, Clone, Copy, Default)]
+struct Person {
+    /// Trials per [`Family`]: product days, page reads, ad impressions.
+    totals: [u16; FAMILIES],
+    /// Single-product views with a known price tier, and how many were low and high.
+    views: u16,
+    low: u16,
+    high: u16,
+    /// Product days touching each tag's product subtrees.
+    tag_days: [u16; TAG_COUNT],
+    /// Page reads in each tag's content subtrees.
+    tag_pages: [u16; TAG_COUNT],
+    /// Declared gender, income band and age band (0 = unknown).
+    demo: [u8; 3],
+    /// This person's vocabulary channel counts: `Evidence::counts[start..start + len]`.
+    start: u32,
+    len: u32,
+}
+
+impl Person {
+    fn has_evidence(&self) -> bool {
+        self.totals.iter().any(|t| *t > 0)
+    }
+}
+
+/// Everyone's evidence, read from the profiles once; fitting and scoring need nothing else,
+/// so a caller can let go of the profiles before the (longer) fit.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    people: Vec<Person>,
+    counts: Vec<(u32, u16)>,
+    /// The shared channels (product groups, page groups, campaigns).
+    pub channels: Vec<VocabChannel>,
+}
+
+fn bump(v: &mut u16, n: u32) {
+    *v = v.saturating_add(u16::try_from(n).unwrap_or(u16::MAX));
+}
+
+fn add_count(counts: &mut Vec<(u32, u16)>, channel: u32, n: u32) {
+    if channel == NO_CHANNEL {
+        return;
+    }
+    match counts.iter_mut().find(|(c, _)| *c == channel) {
+        Some((_, v)) => bump(v, n),
+        None => counts.push((channel, u16::try_from(n).unwrap_or(u16::MAX))),
+    }
+}
+
+fn is_product_kind(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::ProductViewed
+            | EventKind::ProductListViewed
+            | EventKind::ProductAdded
+            | EventKind::OrderCompleted
+    )
+}
+
+/// Product evidence is counted in active days (a session views several products of one
+/// department, so its events are not independent draws, but days nearly are); page reads and
+/// ad impressions one by one (each page of a visit is about whatever the reader picked next).
+fn person_evidence(p: &Profile, infos: &[SetInfo], today: u32) -> (Person, Vec<(u32, u16)>) {
+    let mut person = Person {
         demo: [
             p.demo.gender.min(4),
             p.demo.income.min(4),
             p.demo.age_on(today).map_or(0, age_band),
         ],
-        ..Counts::default()
+        ..Person::default()
     };
-    // Per day: any product, tag bits of products, any high tier, any page, tag bits of pages.
+    let mut counts: Vec<(u32, u16)> = Vec::new();
     let mut day = u32::MAX;
-    let (mut prod, mut prod_mask, mut high, mut page, mut page_mask) =
-        (false, 0u16, false, false, 0u16);
-    let flush =
-        |c: &mut Counts, prod: bool, prod_mask: u16, high: bool, page: bool, page_mask: u16| {
-            if prod {
-                c.products += 1.0;
-                c.high_tier += f32::from(u8::from(high));
-                for (i, t) in c.tag_products.iter_mut().enumerate() {
-                    *t += f32::from(u8::from(prod_mask & (1 << i) != 0));
+    let mut day_tags = 0u16;
+    let mut day_product = false;
+    let mut day_groups: Vec<u32> = Vec::new();
+    let flush = |person: &mut Person,
+                 counts: &mut Vec<(u32, u16)>,
+                 product: bool,
+                 tags: u16,
+                 groups: &mut Vec<u32>| {
+        if product {
+            bump(&mut person.totals[Family::ProductDays as usize], 1);
+            for (i, t) in person.tag_days.iter_mut().enumerate() {
+                if tags & (1 << i) != 0 {
+                    bump(t, 1);
                 }
             }
-            if page {
-                c.pages += 1.0;
-                for (i, t) in c.tag_pages.iter_mut().enumerate() {
-                    *t += f32::from(u8::from(page_mask & (1 << i) != 0));
-                }
+            for &g in groups.iter() {
+                add_count(counts, g, 1);
             }
-        };
+        }
+        groups.clear();
+    };
     for &packed in &p.entries {
         let e = Entry::unpack(packed);
         let id = e.propset as usize;
-        if e.propset == 0 || e.propset == LINES_MARKER || id >= masks.product.len() {
+        if e.propset == 0 || e.propset == LINES_MARKER || id >= infos.len() {
             continue;
         }
         if e.day != day {
-            flush(&mut c, prod, prod_mask, high, page, page_mask);
-            (prod, prod_mask, high, page, page_mask) = (false, 0, false, false, 0);
+            flush(
+                &mut person,
+                &mut counts,
+                day_product,
+                day_tags,
+                &mut day_groups,
+            );
+            (day_product, day_tags) = (false, 0);
             day = e.day;
         }
+        let info = &infos[id];
         let kind = e.kind();
-        if kind == EventKind::PublisherPageViewed {
-            page = true;
-            page_mask |= masks.page[id];
-        } else if product_weight(kind) > 0.0 {
-            prod = true;
-            prod_mask |= masks.product[id];
-            high |= masks.high_tier[id];
+        match kind {
+            // The first category of a page is its own; further ones (lines) are its parents.
+            EventKind::PublisherPageViewed if !e.line && info.page != NO_CHANNEL => {
+                bump(&mut person.totals[Family::Pages as usize], e.count);
+                for (i, t) in person.tag_pages.iter_mut().enumerate() {
+                    if info.page_tags & (1 << i) != 0 {
+                        bump(t, e.count);
+                    }
+                }
+                add_count(&mut counts, info.page, e.count);
+            }
+            EventKind::AdImpression if info.campaign != NO_CHANNEL => {
+                bump(&mut person.totals[Family::Ads as usize], e.count);
+                add_count(&mut counts, info.campaign, e.count);
+            }
+            k if is_product_kind(k) && info.product != NO_CHANNEL => {
+                day_product = true;
+                day_tags |= info.product_tags;
+                if !day_groups.contains(&info.product) {
+                    day_groups.push(info.product);
+                }
+                if k == EventKind::ProductViewed && !e.line && info.tier != 0 {
+                    bump(&mut person.views, e.count);
+                    match info.tier {
+                        1 => bump(&mut person.low, e.count),
+                        3 => bump(&mut person.high, e.count),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
         }
     }
-    flush(&mut c, prod, prod_mask, high, page, page_mask);
-    c
+    flush(
+        &mut person,
+        &mut counts,
+        day_product,
+        day_tags,
+        &mut day_groups,
+    );
+    counts.sort_unstable();
+    (person, counts)
 }
 
-/// One binomial evidence channel of a tag's two-component mixture: the chance an observation
-/// falls in the tag's subtrees for people with the tag (`p1`) and without (`p0`).
+/// Reads everyone's evidence from the profiles (the only step that needs them).
+pub fn evidence(store: &ProfileStore, taxonomy: Option<&ProductTaxonomy>, today: u32) -> Evidence {
+    let (infos, channels) = set_infos(store, taxonomy);
+    let per_person: Vec<(Person, Vec<(u32, u16)>)> = store
+        .profiles
+        .par_iter()
+        .with_min_len(256)
+        .map(|p| person_evidence(p, &infos, today))
+        .collect();
+    // Keep the channels seen often enough, the most seen first, at most MAX_CHANNELS a family.
+    let mut seen = vec![0u64; channels.len()];
+    for (_, c) in &per_person {
+        for &(ch, n) in c {
+            seen[ch as usize] += u64::from(n);
+        }
+    }
+    let mut order: Vec<u32> = (0..channels.len() as u32)
+        .filter(|&c| seen[c as usize] >= MIN_CHANNEL_COUNT)
+        .collect();
+    order.sort_by(|a, b| seen[*b as usize].cmp(&seen[*a as usize]).then(a.cmp(b)));
+    let mut per_family = [0usize; FAMILIES];
+    let mut remap = vec![NO_CHANNEL; channels.len()];
+    let mut kept = Vec::new();
+    for c in order {
+        let ch = &channels[c as usize];
+        let f = ch.family as usize;
+        if per_family[f] < MAX_CHANNELS {
+            per_family[f] += 1;
+            remap[c as usize] = kept.len() as u32;
+            kept.push(ch.clone());
+        }
+    }
+    let mut people = Vec::with_capacity(per_person.len());
+    let mut counts = Vec::new();
+    for (mut p, c) in per_person {
+        p.start = counts.len() as u32;
+        counts.extend(
+            c.into_iter()
+                .filter_map(|(ch, n)| Some((remap[ch as usize], n)).filter(|x| x.0 != NO_CHANNEL)),
+        );
+        p.len = counts.len() as u32 - p.start;
+        people.push(p);
+    }
+    Evidence {
+        people,
+        counts,
+        channels: kept,
+    }
+}
+
+/// One binomial evidence channel of a tag's two-component mixture: the chance a trial (a
+/// product day, a page read, an ad impression, a product view) falls in the channel for people
+/// with the tag (`p1`) and without (`p0`).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Channel {
     /// Share for people with the tag.
@@ -376,27 +639,22 @@ pub struct Channel {
 }
 
 impl Channel {
-    #[inline]
-    fn llr(&self, k: f32, n: f32) -> f64 {
-        let (k, n) = (f64::from(k), f64::from(n));
-        k * (self.p1 / self.p0).ln() + (n - k) * ((1.0 - self.p1) / (1.0 - self.p0)).ln()
-    }
-}
+    const NEUTRAL: Channel = Channel { p1: 0.5, p0: 0.5 };
 
-/// A fitted tag model: prior share and the product, page and (luxury) high-tier channels.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct TagModel {
-    /// Share of people with the tag.
-    pub prior: f64,
-    /// Product observations.
-    pub products: Channel,
-    /// Publisher page reads.
-    pub pages: Channel,
-    /// High-price-tier product observations (luxury only).
-    pub high_tier: Option<Channel>,
-    /// Declared gender, income band and age band: share of each value (index 1..=4) among
-    /// people with and without the tag who declared one.
-    pub demo: [Categorical; 3],
+    #[inline]
+    fn llr(&self, k: f64, n: f64) -> f64 {
+        k * self.hit() + (n - k) * self.miss()
+    }
+
+    /// Log-likelihood ratio of one trial in the channel.
+    fn hit(&self) -> f64 {
+        (self.p1 / self.p0).ln()
+    }
+
+    /// Log-likelihood ratio of one trial elsewhere.
+    fn miss(&self) -> f64 {
+        ((1.0 - self.p1) / (1.0 - self.p0)).ln()
+    }
 }
 
 /// A categorical evidence channel: the distribution of a declared value with and without the
@@ -418,41 +676,271 @@ impl Default for Categorical {
     }
 }
 
-const EM_ITERATIONS: usize = 40;
-
-fn observations(c: &Counts, i: usize) -> [(f32, f32); 3] {
-    [
-        (c.tag_products[i], c.products),
-        (c.tag_pages[i], c.pages),
-        (c.high_tier, c.products),
-    ]
+/// A fitted tag model.
+#[derive(Debug, Clone, Serialize)]
+pub struct TagModel {
+    /// Share of people with the tag.
+    pub prior: f64,
+    /// Product days in the tag's own product subtrees (the anchor).
+    pub products: Channel,
+    /// Page reads in the tag's own content subtrees (the anchor).
+    pub pages: Channel,
+    /// Product views in the low and in the high price tier.
+    pub tiers: [Channel; 2],
+    /// Declared gender, income band and age band: share of each value (index 1..=4) among
+    /// people with and without the tag who declared one.
+    pub demo: [Categorical; 3],
+    /// Every vocabulary channel outside the tag's own subtrees (neutral for those inside).
+    pub others: Vec<Channel>,
 }
 
-fn posterior(m: &TagModel, c: &Counts, i: usize) -> f64 {
-    let o = observations(c, i);
-    let mut z = (m.prior / (1.0 - m.prior)).ln()
-        + m.products.llr(o[0].0, o[0].1)
-        + m.pages.llr(o[1].0, o[1].1);
-    if let Some(h) = &m.high_tier {
-        z += h.llr(o[2].0, o[2].1);
-    }
-    for (d, &v) in m.demo.iter().zip(&c.demo) {
-        if v != 0 {
-            z += (d.p1[v as usize] / d.p0[v as usize]).ln();
-        }
-    }
-    1.0 / (1.0 + (-z).exp())
+/// A tag model prepared for scoring: per-family "no hit" terms summed once.
+struct Scorer<'a> {
+    model: &'a TagModel,
+    tag: usize,
+    logit_prior: f64,
+    /// Per channel: hit − miss, weighted (0 for the tag's own and neutral channels).
+    delta: Vec<f64>,
+    /// Per family: Σ miss over its channels, weighted.
+    base: [f64; FAMILIES],
+    /// Whether the vocabulary channels count at all.
+    vocabulary: bool,
+    demo: [[f64; 5]; 3],
 }
 
-/// Fits one tag's mixture by EM on everyone's counts (unsupervised: no truth is read).
-fn fit(counts: &[Counts], i: usize) -> TagModel {
-    let share = |k: f64, n: f64| if n > 0.0 { k / n } else { 0.0 };
-    let sums = counts.iter().fold([0f64; 6], |mut a, c| {
-        let o = observations(c, i);
-        for (j, (k, n)) in o.iter().enumerate() {
-            a[2 * j] += f64::from(*k);
-            a[2 * j + 1] += f64::from(*n);
+impl<'a> Scorer<'a> {
+    fn new(model: &'a TagModel, tag: usize, channels: &[VocabChannel], weight: f64) -> Self {
+        let mut delta = vec![0.0; channels.len()];
+        let mut base = [0.0; FAMILIES];
+        for ((c, ch), d) in channels.iter().zip(&model.others).zip(&mut delta) {
+            if c.tags & (1 << tag) != 0 {
+                continue;
+            }
+            *d = weight * (ch.hit() - ch.miss());
+            base[c.family as usize] += weight * ch.miss();
         }
+        let mut demo = [[0.0; 5]; 3];
+        for (d, m) in demo.iter_mut().zip(&model.demo) {
+            for ((x, p1), p0) in d.iter_mut().zip(&m.p1).zip(&m.p0).skip(1) {
+                *x = (p1 / p0).ln();
+            }
+        }
+        Scorer {
+            model,
+            tag,
+            logit_prior: (model.prior / (1.0 - model.prior)).ln(),
+            delta,
+            base,
+            vocabulary: weight != 0.0,
+            demo,
+        }
+    }
+
+    fn posterior(&self, ev: &Evidence, p: &Person) -> f64 {
+        let m = self.model;
+        let i = self.tag;
+        let days = f64::from(p.totals[Family::ProductDays as usize]);
+        let pages = f64::from(p.totals[Family::Pages as usize]);
+        let views = f64::from(p.views);
+        let mut z = self.logit_prior
+            + m.products.llr(f64::from(p.tag_days[i]), days)
+            + m.pages.llr(f64::from(p.tag_pages[i]), pages)
+            + m.tiers[0].llr(f64::from(p.low), views)
+            + m.tiers[1].llr(f64::from(p.high), views);
+        if self.vocabulary {
+            for (f, b) in self.base.iter().enumerate() {
+                z += f64::from(p.totals[f]) * b;
+            }
+            let start = p.start as usize;
+            for &(c, n) in &ev.counts[start..start + p.len as usize] {
+                z += f64::from(n) * self.delta[c as usize];
+            }
+        }
+        for (d, &v) in self.demo.iter().zip(&p.demo) {
+            z += d[usize::from(v)];
+        }
+        1.0 / (1.0 + (-z).exp())
+    }
+}
+
+/// EM iterations on the anchors.
+const ANCHOR_ITERATIONS: usize = 40;
+/// Weight of the vocabulary channels against the anchors: they are many and not independent
+/// of each other (a weight of 1 would count correlated evidence as if it were independent).
+const VOCABULARY_WEIGHT: f64 = 0.5;
+/// Pseudo-trials pulling a vocabulary channel's shares towards its overall rate.
+const SMOOTHING_TRIALS: f64 = 20.0;
+
+/// Expected counts of one E-step.
+struct Acc {
+    /// Σ g, Σ 1 over people with evidence.
+    prior: [f64; 2],
+    /// Anchors (products, pages) and tiers (low, high): Σ g·k, Σ g·n, Σ (1−g)·k, Σ (1−g)·n.
+    fixed: [[f64; 4]; 4],
+    /// Per family: Σ g·n, Σ (1−g)·n.
+    family: [[f64; 2]; FAMILIES],
+    /// Per channel: Σ g·k, Σ (1−g)·k.
+    channels: Vec<[f64; 2]>,
+    /// Per declared field and value: Σ g, Σ (1−g).
+    demo: [[[f64; 2]; 5]; 3],
+}
+
+impl Acc {
+    fn new(channels: usize) -> Acc {
+        Acc {
+            prior: [0.0; 2],
+            fixed: [[0.0; 4]; 4],
+            family: [[0.0; 2]; FAMILIES],
+            channels: vec![[0.0; 2]; channels],
+            demo: [[[0.0; 2]; 5]; 3],
+        }
+    }
+
+    fn add(&mut self, ev: &Evidence, p: &Person, i: usize, g: f64) {
+        let h = 1.0 - g;
+        self.prior[0] += g;
+        self.prior[1] += 1.0;
+        let views = f64::from(p.views);
+        let obs = [
+            (p.tag_days[i], p.totals[Family::ProductDays as usize]),
+            (p.tag_pages[i], p.totals[Family::Pages as usize]),
+        ];
+        for (a, (k, n)) in self.fixed.iter_mut().zip(obs) {
+            let (k, n) = (f64::from(k), f64::from(n));
+            a[0] += g * k;
+            a[1] += g * n;
+            a[2] += h * k;
+            a[3] += h * n;
+        }
+        for (a, k) in self.fixed[2..].iter_mut().zip([p.low, p.high]) {
+            let k = f64::from(k);
+            a[0] += g * k;
+            a[1] += g * views;
+            a[2] += h * k;
+            a[3] += h * views;
+        }
+        for (a, &n) in self.family.iter_mut().zip(&p.totals) {
+            a[0] += g * f64::from(n);
+            a[1] += h * f64::from(n);
+        }
+        if !self.channels.is_empty() {
+            let start = p.start as usize;
+            for &(c, n) in &ev.counts[start..start + p.len as usize] {
+                let a = &mut self.channels[c as usize];
+                a[0] += g * f64::from(n);
+                a[1] += h * f64::from(n);
+            }
+        }
+        for (a, &v) in self.demo.iter_mut().zip(&p.demo) {
+            if v != 0 {
+                a[usize::from(v)][0] += g;
+                a[usize::from(v)][1] += h;
+            }
+        }
+    }
+
+    fn merge(mut self, o: Acc) -> Acc {
+        let add = |a: &mut [f64], b: &[f64]| a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        add(&mut self.prior, &o.prior);
+        for (a, b) in self.fixed.iter_mut().zip(&o.fixed) {
+            add(a, b);
+        }
+        for (a, b) in self.family.iter_mut().zip(&o.family) {
+            add(a, b);
+        }
+        for (a, b) in self.channels.iter_mut().zip(&o.channels) {
+            add(a, b);
+        }
+        for (a, b) in self.demo.iter_mut().zip(&o.demo) {
+            for (x, y) in a.iter_mut().zip(b) {
+                add(x, y);
+            }
+        }
+        self
+    }
+}
+
+/// One E-step; `vocabulary` also gathers the vocabulary channels' expected counts.
+fn e_step(ev: &Evidence, scorer: &Scorer<'_>, vocabulary: bool) -> Acc {
+    let n = if vocabulary { ev.channels.len() } else { 0 };
+    ev.people
+        .par_iter()
+        .with_min_len(4096)
+        .filter(|p| p.has_evidence())
+        .fold(
+            || Acc::new(n),
+            |mut a, p| {
+                a.add(ev, p, scorer.tag, scorer.posterior(ev, p));
+                a
+            },
+        )
+        .reduce(|| Acc::new(n), Acc::merge)
+}
+
+fn share(k: f64, n: f64) -> f64 {
+    if n > 0.0 { k / n } else { 0.0 }
+}
+
+/// The M-step: new shares from expected counts. Anchors keep the tag's component the one with
+/// the higher share of the tag's own subtrees; `full` also refits the vocabulary channels.
+fn m_step(m: &mut TagModel, acc: &Acc, ev: &Evidence, i: usize, tiers: bool, vocabulary: bool) {
+    if acc.prior[1] == 0.0 {
+        return;
+    }
+    m.prior = (acc.prior[0] / acc.prior[1]).clamp(1e-3, 0.9);
+    let binomial = |a: &[f64; 4], old: Channel, anchor: bool| {
+        if a[1] <= 0.0 || a[3] <= 0.0 {
+            return old;
+        }
+        let p0 = share(a[2], a[3]).clamp(1e-4, 0.98);
+        let p1 = share(a[0], a[1]);
+        Channel {
+            p1: if anchor {
+                p1.clamp(p0 + 1e-4, 0.99)
+            } else {
+                p1.clamp(1e-4, 0.99)
+            },
+            p0,
+        }
+    };
+    m.products = binomial(&acc.fixed[0], m.products, true);
+    m.pages = binomial(&acc.fixed[1], m.pages, true);
+    if tiers {
+        m.tiers[0] = binomial(&acc.fixed[2], m.tiers[0], false);
+        m.tiers[1] = binomial(&acc.fixed[3], m.tiers[1], false);
+    }
+    if vocabulary {
+        for ((c, a), ch) in ev.channels.iter().zip(&acc.channels).zip(&mut m.others) {
+            if c.tags & (1 << i) != 0 {
+                continue;
+            }
+            let f = acc.family[c.family as usize];
+            let rate = share(a[0] + a[1], f[0] + f[1]);
+            let s = SMOOTHING_TRIALS;
+            *ch = Channel {
+                p1: ((a[0] + s * rate) / (f[0] + s)).clamp(1e-5, 0.999),
+                p0: ((a[1] + s * rate) / (f[1] + s)).clamp(1e-5, 0.999),
+            };
+        }
+    }
+    for (d, a) in m.demo.iter_mut().zip(&acc.demo) {
+        // One pseudo-count per value keeps unseen values finite.
+        let n1: f64 = (1..5).map(|v| a[v][0] + 1.0).sum();
+        let n0: f64 = (1..5).map(|v| a[v][1] + 1.0).sum();
+        for ((p1, p0), a) in d.p1.iter_mut().zip(&mut d.p0).zip(a).skip(1) {
+            *p1 = (a[0] + 1.0) / n1;
+            *p0 = (a[1] + 1.0) / n0;
+        }
+    }
+}
+
+/// Fits one tag's mixture by EM on everyone's evidence (unsupervised: no truth is read).
+fn fit(ev: &Evidence, i: usize) -> TagModel {
+    let totals = ev.people.iter().fold([0f64; 4], |mut a, p| {
+        a[0] += f64::from(p.tag_days[i]);
+        a[1] += f64::from(p.totals[Family::ProductDays as usize]);
+        a[2] += f64::from(p.tag_pages[i]);
+        a[3] += f64::from(p.totals[Family::Pages as usize]);
         a
     });
     let init = |k: f64, n: f64| {
@@ -464,85 +952,25 @@ fn fit(counts: &[Counts], i: usize) -> TagModel {
     };
     let mut m = TagModel {
         prior: 0.2,
-        products: init(sums[0], sums[1]),
-        pages: init(sums[2], sums[3]),
-        high_tier: (TAGS[i].name == "luxury_buyer").then(|| init(sums[4], sums[5])),
+        products: init(totals[0], totals[1]),
+        pages: init(totals[2], totals[3]),
+        tiers: [Channel::NEUTRAL; 2],
         demo: [Categorical::default(); 3],
+        others: vec![Channel::NEUTRAL; ev.channels.len()],
     };
-    for _ in 0..EM_ITERATIONS {
-        let acc = counts
-            .par_iter()
-            .with_min_len(4096)
-            .filter(|c| c.products + c.pages > 0.0)
-            .map(|c| {
-                let g = posterior(&m, c, i);
-                let o = observations(c, i);
-                let mut a = [0f64; ACC];
-                for (j, &v) in c.demo.iter().enumerate() {
-                    if v != 0 {
-                        a[14 + 10 * j + v as usize] += g;
-                        a[14 + 10 * j + 5 + v as usize] += 1.0 - g;
-                    }
-                }
-                a[0] = g;
-                a[1] = 1.0;
-                for (j, (k, n)) in o.iter().enumerate() {
-                    let (k, n) = (f64::from(*k), f64::from(*n));
-                    a[2 + 4 * j] += g * k;
-                    a[3 + 4 * j] += g * n;
-                    a[4 + 4 * j] += (1.0 - g) * k;
-                    a[5 + 4 * j] += (1.0 - g) * n;
-                }
-                a
-            })
-            .reduce(
-                || [0f64; ACC],
-                |mut a, b| {
-                    for (x, y) in a.iter_mut().zip(b) {
-                        *x += y;
-                    }
-                    a
-                },
-            );
-        if acc[1] == 0.0 {
-            break;
-        }
-        m.prior = (acc[0] / acc[1]).clamp(1e-3, 0.9);
-        let ch = |j: usize, old: Channel| {
-            let p1 = share(acc[2 + 4 * j], acc[3 + 4 * j]);
-            let p0 = share(acc[4 + 4 * j], acc[5 + 4 * j]);
-            if acc[3 + 4 * j] <= 0.0 || acc[5 + 4 * j] <= 0.0 {
-                return old;
-            }
-            let p0 = p0.clamp(1e-4, 0.98);
-            // The tag's component is the one with the higher share.
-            Channel {
-                p1: p1.clamp(p0 + 1e-4, 0.99),
-                p0,
-            }
-        };
-        m.products = ch(0, m.products);
-        m.pages = ch(1, m.pages);
-        if let Some(h) = m.high_tier {
-            m.high_tier = Some(ch(2, h));
-        }
-        for (j, d) in m.demo.iter_mut().enumerate() {
-            // One pseudo-count per value keeps unseen values finite.
-            let base = 14 + 10 * j;
-            let n1: f64 = (1..5).map(|v| acc[base + v] + 1.0).sum();
-            let n0: f64 = (1..5).map(|v| acc[base + 5 + v] + 1.0).sum();
-            for v in 1..5 {
-                d.p1[v] = (acc[base + v] + 1.0) / n1;
-                d.p0[v] = (acc[base + 5 + v] + 1.0) / n0;
-            }
-        }
+    // EM on the anchors and declared demographics: the tag's own subtrees decide which
+    // component is the tag's. The last M-step also estimates the price tiers and the
+    // vocabulary channels from the anchors' posteriors, once: refitting them in further rounds
+    // would let them pull the component towards whatever cluster they share (the high price
+    // tier towards the well-off, furniture towards home lovers) and away from the tag.
+    for it in 0..ANCHOR_ITERATIONS {
+        let last = it + 1 == ANCHOR_ITERATIONS;
+        let vocabulary = last && TAGS[i].vocabulary;
+        let acc = e_step(ev, &Scorer::new(&m, i, &ev.channels, 0.0), vocabulary);
+        m_step(&mut m, &acc, ev, i, last, vocabulary);
     }
     m
 }
-
-/// EM accumulator width: prior (2), three binomial channels (4 each), three categoricals
-/// (5 values × 2 components each).
-const ACC: usize = 14 + 30;
 
 /// Fitted tag models and every person's tag probabilities.
 #[derive(Debug, Clone)]
@@ -568,22 +996,33 @@ pub fn infer_models(
     taxonomy: Option<&ProductTaxonomy>,
     today: u32,
 ) -> Inference {
-    let masks = set_masks(store, taxonomy);
-    let counts: Vec<Counts> = store
-        .profiles
-        .par_iter()
-        .with_min_len(256)
-        .map(|p| person_counts(p, &masks, today))
+    fit_and_score(&evidence(store, taxonomy, today))
+}
+
+/// Fits every tag's model on the evidence and scores every person.
+pub fn fit_and_score(ev: &Evidence) -> Inference {
+    let models: Vec<TagModel> = (0..TAG_COUNT).map(|i| fit(ev, i)).collect();
+    let scorers: Vec<Scorer<'_>> = models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let w = if TAGS[i].vocabulary {
+                VOCABULARY_WEIGHT
+            } else {
+                0.0
+            };
+            Scorer::new(m, i, &ev.channels, w)
+        })
         .collect();
-    let models: Vec<TagModel> = (0..TAG_COUNT).map(|i| fit(&counts, i)).collect();
-    let scores = counts
+    let scores = ev
+        .people
         .par_iter()
         .with_min_len(1024)
-        .map(|c| {
+        .map(|p| {
             let mut out = [0f32; TAG_COUNT];
-            if c.products + c.pages > 0.0 {
-                for (i, o) in out.iter_mut().enumerate() {
-                    *o = posterior(&models[i], c, i) as f32;
+            if p.has_evidence() {
+                for (o, s) in out.iter_mut().zip(&scorers) {
+                    *o = s.posterior(ev, p) as f32;
                 }
             }
             out
@@ -602,6 +1041,45 @@ pub fn infer(scores: &[[f32; TAG_COUNT]]) -> Vec<RoaringBitmap> {
                 .filter(|(_, s)| s[i] >= TAGS[i].threshold)
                 .map(|(p, _)| p as PersonId)
                 .collect()
+        })
+        .collect()
+}
+
+/// Who left evidence of one tag, against truth: what bounds any scorer of this evidence.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct TagEvidence {
+    /// Truth carriers with a product day or page read in the tag's own subtrees.
+    pub carriers_own: u64,
+    /// Truth carriers with any product day, page read or ad impression.
+    pub carriers_any: u64,
+    /// People without the tag who have a product day or page read in its own subtrees.
+    pub others_own: u64,
+}
+
+/// Per tag (in [`TAGS`] order), who left evidence of it (see [`TagEvidence`]). A carrier
+/// without evidence in the tag's own subtrees can only be found through correlated evidence,
+/// which at precision 0.8 finds few: `carriers_own` over the carriers is about the recall the
+/// tag can reach, and `others_own` against `carriers_own` says how hard precision is.
+pub fn evidence_against_truth(
+    ev: &Evidence,
+    truth: &[(PersonId, TruthPerson)],
+) -> Vec<TagEvidence> {
+    (0..TAG_COUNT)
+        .map(|i| {
+            let mut e = TagEvidence::default();
+            for (p, t) in truth {
+                let Some(p) = ev.people.get(*p as usize) else {
+                    continue;
+                };
+                let own = p.tag_days[i] > 0 || p.tag_pages[i] > 0;
+                if t.has_tag(TAGS[i].name) {
+                    e.carriers_own += u64::from(own);
+                    e.carriers_any += u64::from(p.has_evidence());
+                } else {
+                    e.others_own += u64::from(own);
+                }
+            }
+            e
         })
         .collect()
 }
@@ -700,6 +1178,125 @@ mod tests {
         assert!(path_matches("Furniture", &["Furniture"], " > "));
         assert!(!path_matches("Furniture Polish", &["Furniture"], " > "));
         assert!(path_matches("Real Estate>Houses", &["Real Estate"], ">"));
+    }
+
+    fn shop(people: usize) -> (ProfileStore, ProductTaxonomy) {
+        let taxonomy = ProductTaxonomy::parse(
+            "1 - Animals & Pet Supplies\n2 - Animals & Pet Supplies > Pet Supplies\n\
+             3 - Home & Garden\n4 - Home & Garden > Kitchen & Dining\n",
+        )
+        .unwrap_or_else(|e| panic!("taxonomy: {e}"));
+        let mut store = ProfileStore::default();
+        let reference = audex_profile::Reference {
+            catalog: None,
+            taxonomy: Some(&taxonomy),
+        };
+        let mut n = 0;
+        for who in 0..people {
+            let mut event = |day: u32, body: &str| {
+                n += 1;
+                let line = format!(
+                    r#"{{"type":"track","anonymousId":"a{who}","messageId":"m{n}","timestamp":"2026-01-{day:02}T10:00:00Z",{body}}}"#
+                );
+                let e = audex_model::event::parse_event_json(line.as_bytes(), i64::MAX / 4)
+                    .unwrap_or_else(|e| panic!("{line}: {e}"));
+                let _ = store.apply(&e, reference);
+            };
+            let pets = r#""event":"Product Viewed","properties":{"product_id":"p1","category":"Animals & Pet Supplies > Pet Supplies"}"#;
+            let kitchen = r#""event":"Product Viewed","properties":{"product_id":"k1","category":"Home & Garden > Kitchen & Dining"}"#;
+            let page = r#""event":"Publisher Page Viewed","properties":{"url":"https://p.example/x","categories":["423","422"]}"#;
+            // Day 1: two pet product views and two pet pages; day 2: a kitchen product.
+            event(1, pets);
+            event(1, pets);
+            event(1, page);
+            event(1, page);
+            event(2, kitchen);
+        }
+        (store, taxonomy)
+    }
+
+    #[test]
+    fn evidence_counts_product_days_and_page_reads() {
+        let (store, taxonomy) = shop(MIN_CHANNEL_COUNT as usize);
+        let ev = evidence(&store, Some(&taxonomy), 20_000);
+        let pet = tag_index("pet_owner").unwrap_or(0);
+        assert_eq!(ev.people.len(), MIN_CHANNEL_COUNT as usize);
+        for p in &ev.people {
+            // Two views on one day are one product day; each page read counts (its parent
+            // category, sent beside it, does not).
+            assert_eq!(p.totals, [2, 2, 0]);
+            assert_eq!((p.tag_days[pet], p.tag_pages[pet]), (1, 2));
+            assert!(p.tag_days.iter().sum::<u16>() == 1 && p.tag_pages.iter().sum::<u16>() == 2);
+        }
+        let names: Vec<(&str, Family, bool)> = ev
+            .channels
+            .iter()
+            .map(|c| (c.name.as_str(), c.family, c.tags & (1 << pet) != 0))
+            .collect();
+        assert!(names.contains(&(
+            "Home & Garden > Kitchen & Dining",
+            Family::ProductDays,
+            false
+        )));
+        assert!(names.contains(&(
+            "Animals & Pet Supplies > Pet Supplies",
+            Family::ProductDays,
+            true
+        )));
+        assert!(names.contains(&("Pets>Birds", Family::Pages, true)));
+        // Below the support floor, a channel is left out.
+        let (small, taxonomy) = shop(2);
+        assert!(
+            evidence(&small, Some(&taxonomy), 20_000)
+                .channels
+                .is_empty()
+        );
+    }
+
+    /// People with the tag show its anchor on two of three days and a kitchen group on half
+    /// their days; a tenth of the others show the kitchen group every day. Learned from the
+    /// anchors' posteriors, a kitchen day weighs for the tag.
+    #[test]
+    fn vocabulary_channels_are_learned_from_the_anchors() {
+        let tag = tag_index("foodie").unwrap_or(0);
+        let channels = vec![VocabChannel {
+            family: Family::ProductDays,
+            name: "Home & Garden > Kitchen & Dining".into(),
+            tags: 0,
+        }];
+        let mut ev = Evidence {
+            channels,
+            ..Evidence::default()
+        };
+        let mut add = |days: u16, anchor: u16, kitchen: u16| {
+            let mut p = Person {
+                start: ev.counts.len() as u32,
+                ..Person::default()
+            };
+            p.totals[Family::ProductDays as usize] = days;
+            p.tag_days[tag] = anchor;
+            if kitchen > 0 {
+                ev.counts.push((0, kitchen));
+                p.len = 1;
+            }
+            ev.people.push(p);
+        };
+        for k in 0..3000u16 {
+            if k % 10 < 3 {
+                add(6, 4, 3);
+            } else {
+                add(6, 0, u16::from(k % 10 == 3) * 6);
+            }
+        }
+        add(1, 0, 1);
+        add(1, 0, 0);
+        let inf = fit_and_score(&ev);
+        let m = &inf.models[tag];
+        assert!(m.others[0].p1 > 2.0 * m.others[0].p0, "{:?}", m.others[0]);
+        assert!((m.prior - 0.3).abs() < 0.05, "prior {}", m.prior);
+        let n = inf.scores.len();
+        let (with, without) = (inf.scores[n - 2][tag], inf.scores[n - 1][tag]);
+        assert!(with > 2.0 * without, "{with} vs {without}");
     }
 
     #[test]

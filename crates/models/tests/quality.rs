@@ -156,7 +156,10 @@ fn behavioral_tags_meet_their_floors() {
     let shop = shop();
     let inf = behavioral::infer_models(&shop.store, Some(&shop.taxonomy), shop.today);
     for (t, m) in behavioral::TAGS.iter().zip(&inf.models) {
-        eprintln!("{:15} {m:?}", t.name);
+        eprintln!(
+            "{:15} prior {:.3} products {:?} pages {:?} tiers {:?}",
+            t.name, m.prior, m.products, m.pages, m.tiers
+        );
     }
     let scores = inf.scores;
     let q = behavioral::measure(&scores, &shop.truth);
@@ -167,11 +170,15 @@ fn behavioral_tags_meet_their_floors() {
         );
     }
     for t in &q {
-        // Floors a little under what this shop measured (MODELS.md has the 100k figures).
+        // The goal (precision ≥ 0.8 at recall ≥ 0.6) where this shop meets it, else floors a
+        // little under what it measured (MODELS.md has the 100k figures and the reasons).
         let (p, r) = match t.tag {
-            "foodie" | "pet_owner" | "sports" | "tech" => (0.78, 0.55),
-            "recently_moved" => (0.6, 0.2),
-            _ => (0.72, 0.45),
+            "foodie" | "pet_owner" | "sports" | "tech" => (0.8, 0.6),
+            "beauty" => (0.78, 0.57),
+            "recently_moved" => (0.6, 0.28),
+            "student" => (0.72, 0.47),
+            "home" => (0.76, 0.44),
+            _ => (0.76, 0.5),
         };
         assert!(
             t.precision >= p && t.recall >= r,
