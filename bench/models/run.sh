@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lookalike, prospecting and behavioral quality (issue 5, items 1-4) → MODELS.md.
+# Lookalike and prospecting quality and speed (issue 5, items 1-3) → MODELS.md.
 #
 #   bench/models/run.sh                      # release build, 100k-person sim
 #   bench/models/run.sh --people 20000       # smaller
@@ -16,21 +16,23 @@
 #                  any time of the sim's last day gives the same features)
 #   --copy         ... on a private copy of DIR (log segments hard-linked but the last, the rest
 #                  copied; removed afterwards), when another process holds DIR's lock
+#   --repeat R     time each side R times and keep the best (default 3: the machine is shared)
 #   --seed-tags T  truth tags used as lookalike seeds (default luxury_buyer,pet_owner,new_parent)
 #   --audex BIN    use this audex binary instead of building one (release)
 #   --no-report    print the section, leave MODELS.md alone
 #   --render-only  only re-render MODELS.md from the figures already measured
 #
 # Per scale: `audex model report` (Audex: both lookalike methods on a held-out 20 % of each seed,
-# behavioral tags against truth, prospecting on a 30-day time split) with `--export` (the same
-# features and split as NumPy CSR parts); scikit-learn LogisticRegression (lbfgs and saga, in a
-# venv) on the export, which is then deleted. Figures land in bench/out/models-lookalike/figures/
+# prospecting on a 30-day time split) with `--export` (the same features and split as NumPy CSR
+# parts), run R times (the results are deterministic; the best times are kept); scikit-learn
+# LogisticRegression (lbfgs and saga, in a venv) on the export, each fit R times, then the
+# export is deleted. Figures land in bench/out/models-lookalike/figures/
 # <people>/; bench/models/render_lookalike.py rewrites only the text between
 # <!-- lookalike:begin --> and <!-- lookalike:end --> in MODELS.md from every scale measured.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
-PEOPLE="" SEED=42 AUDEX_BIN="" REPORT=1 TAGS=luxury_buyer,pet_owner,new_parent RENDER_ONLY=""
+PEOPLE="" SEED=42 REPEAT=3 AUDEX_BIN="" REPORT=1 TAGS=luxury_buyer,pet_owner,new_parent RENDER_ONLY=""
 DATA_DIR="" TRUTH="" NOW_ARG="" COPY=""
 ARGS="$*"
 while [[ $# -gt 0 ]]; do
@@ -41,6 +43,7 @@ while [[ $# -gt 0 ]]; do
         --truth) TRUTH=$2; shift 2 ;;
         --now) NOW_ARG=$2; shift 2 ;;
         --copy) COPY=1; shift ;;
+        --repeat) REPEAT=$2; shift 2 ;;
         --seed-tags) TAGS=$2; shift 2 ;;
         --audex) AUDEX_BIN=$2; shift 2 ;;
         --no-report) REPORT=""; shift ;;
@@ -67,15 +70,20 @@ measure() {
     local data=$1 truth=$2 now=$3 fig=$4 export=$OUT/export
     rm -rf "$fig.new" "$export"
     mkdir -p "$fig.new"
-    say "audex model report on $data (features, lookalike both methods, behavioral, prospecting) + export"
-    "$AUDEX_BIN" --data "$data" --taxonomy "$TAXONOMY" model report --truth "$truth" \
-        --seed-tags "$TAGS" --rng-seed "$SEED" --now "$now" --export "$export" > "$fig.new/audex.json"
+    cut -d' ' -f1-3 /proc/loadavg > "$fig.new/load.txt"
+    for i in $(seq 1 "$REPEAT"); do
+        say "audex model report on $data ($i/$REPEAT: features, lookalike both methods, prospecting)"
+        local extra=()
+        [[ $i != 1 ]] || extra=(--export "$export")
+        "$AUDEX_BIN" --data "$data" --taxonomy "$TAXONOMY" model report --truth "$truth" \
+            --seed-tags "$TAGS" --rng-seed "$SEED" --now "$now" "${extra[@]}" > "$fig.new/audex-$i.json"
+    done
     du -sh "$export" | cut -f1 > "$fig.new/export-size.txt"
     say "scikit-learn LogisticRegression on the exported features"
-    "$VENV/bin/python" bench/models/lookalike_sklearn.py "$export" "$TAGS" > "$fig.new/sklearn.json"
+    "$VENV/bin/python" bench/models/lookalike_sklearn.py "$export" "$TAGS" "$REPEAT" > "$fig.new/sklearn.json"
     rm -rf "$export"
     # Other work on the machine skews every timing: keep the load average beside the figures.
-    cut -d' ' -f1-3 /proc/loadavg > "$fig.new/load.txt"
+    cut -d' ' -f1-3 /proc/loadavg >> "$fig.new/load.txt"
     "$VENV/bin/python" -c "import sklearn, numpy, scipy; print(sklearn.__version__, numpy.__version__, scipy.__version__)" \
         > "$fig.new/versions.txt"
     { echo "date: $(date -u +%FT%TZ)"; echo "git: $(git rev-parse --short HEAD)$(git diff --quiet -- crates bench/models || echo +local)";
