@@ -143,6 +143,9 @@ pub struct ReportArgs {
     /// (CSR parts: indptr, indices, values, labels) and `<tag>.meta.json`.
     #[arg(long)]
     export: Option<PathBuf>,
+    /// Report only the behavioral tags (no features, lookalike or prospecting).
+    #[arg(long, conflicts_with = "export")]
+    behavioral_only: bool,
 }
 
 /// Runs a model verb.
@@ -619,12 +622,50 @@ fn report_cmd(cli: &Cli, a: &ReportArgs, export_only: bool) -> Result<i32> {
     Ok(0)
 }
 
+/// Behavioral tags against truth: one JSON row per tag, and the fit and scoring time (ms).
+fn behavioral_report(
+    store: &ProfileStore,
+    taxonomy: Option<&ProductTaxonomy>,
+    day: u32,
+    truth: &[(audex_profile::PersonId, truth::TruthPerson)],
+) -> (Vec<Value>, f64) {
+    let t = Instant::now();
+    let evidence = behavioral::evidence(store, taxonomy, day);
+    let scores = behavioral::fit_and_score(&evidence).scores;
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    let evidence = behavioral::evidence_against_truth(&evidence, truth);
+    let tags = behavioral::measure(&scores, truth)
+        .into_iter()
+        .zip(TAGS.iter())
+        .zip(evidence)
+        .map(|((q, t), e)| {
+            json!({"tag": q.tag, "group": t.group, "iab_audience": behavioral::iab_names(t),
+                   "threshold": t.threshold, "predicted": q.predicted, "actual": q.actual,
+                   "precision": q.precision, "recall": q.recall,
+                   "recall_at_precision_0_8": q.best_threshold.map(|b| b.1),
+                   "threshold_at_precision_0_8": q.best_threshold.map(|b| b.0),
+                   "evidence": e})
+        })
+        .collect();
+    (tags, ms)
+}
+
 fn report(adv: &Advertiser, a: &ReportArgs, now: i64, export_only: bool) -> Result<Value> {
     let state = adv.state()?;
     let store = &state.profiles;
     let taxonomy = adv.taxonomy();
     let day = today(store, now);
     let truth = truth::join(store, truth::read(&a.truth)?);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if a.behavioral_only {
+        let pb = spinner("behavioral");
+        let (tags, behavioral_ms) = behavioral_report(store, taxonomy, day, &truth);
+        pb.finish_and_clear();
+        return Ok(json!({
+            "people": store.people(), "truth_people": truth.len(), "threads": threads,
+            "behavioral": tags, "behavioral_ms": behavioral_ms,
+        }));
+    }
     let (f, features_ms) = extract(store, taxonomy, &FeatureConfig::new(day));
     let eligible = lookalike::eligible(&f);
     let mut seeds = Vec::new();
@@ -676,20 +717,7 @@ fn report(adv: &Advertiser, a: &ReportArgs, now: i64, export_only: bool) -> Resu
         );
     }
     let pb = spinner("behavioral");
-    let t = Instant::now();
-    let scores = behavioral::scores(store, taxonomy, day);
-    let behavioral_ms = t.elapsed().as_secs_f64() * 1e3;
-    let tags: Vec<Value> = behavioral::measure(&scores, &truth)
-        .into_iter()
-        .zip(TAGS.iter())
-        .map(|(q, t)| {
-            json!({"tag": q.tag, "group": t.group, "iab_audience": behavioral::iab_names(t),
-                   "threshold": t.threshold, "predicted": q.predicted, "actual": q.actual,
-                   "precision": q.precision, "recall": q.recall,
-                   "recall_at_precision_0_8": q.best_threshold.map(|b| b.1),
-                   "threshold_at_precision_0_8": q.best_threshold.map(|b| b.0)})
-        })
-        .collect();
+    let (tags, behavioral_ms) = behavioral_report(store, taxonomy, day, &truth);
     pb.set_message("prospecting");
     let mut fc = FeatureConfig::new(day);
     fc.exclude_purchases = true;
@@ -713,7 +741,7 @@ fn report(adv: &Advertiser, a: &ReportArgs, now: i64, export_only: bool) -> Resu
     pb.finish_and_clear();
     Ok(json!({
         "people": eligible.len(), "truth_people": truth.len(), "dim": f.dim,
-        "features_ms": features_ms, "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "features_ms": features_ms, "threads": threads,
         "lookalike": seeds, "behavioral": tags, "behavioral_ms": behavioral_ms,
         "prospecting": pq,
     }))
