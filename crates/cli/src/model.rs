@@ -14,6 +14,7 @@ use audex_models::behavioral::{self, TAGS};
 use audex_models::features::{self, FeatureConfig, Features};
 use audex_models::lookalike::{self, LookalikeConfig, Method, Target};
 use audex_models::prospecting::{self, ProspectingConfig, Selection};
+use audex_models::refresh::{self, RefreshOptions};
 use audex_models::truth;
 use audex_profile::ProfileStore;
 use audex_rules::UsersType;
@@ -38,7 +39,8 @@ pub enum ModelCommand {
     /// Infer lifestyle and life-stage tags and store them (`tag NAME` predicates use them).
     Behavioral(BehavioralArgs),
     /// Retrain every model the saved audiences use (lookalike seeds, prospecting) and the
-    /// behavioral tags, then re-evaluate memberships: run it on a schedule (cron) or on demand.
+    /// behavioral tags, then re-evaluate memberships: on demand (`audex serve` also does it on
+    /// a schedule, `--model-refresh`).
     Refresh(Common),
     /// Quality report on simulated data with its truth (JSON; bench/models/run.sh renders it).
     Report(ReportArgs),
@@ -284,128 +286,14 @@ fn lookalike_cmd(cli: &Cli, a: &LookalikeArgs) -> Result<i32> {
 fn refresh_cmd(cli: &Cli, c: &Common) -> Result<i32> {
     let engine = open_engine(cli)?;
     let adv = engine.advertiser(&c.adv.advertiser)?;
-    let now = parse_now(c.now.as_deref())?;
-    let defs = adv.definitions()?.clone();
-    let (mut seeds, mut prospecting_used) = (Vec::<String>::new(), false);
-    for a in &defs.audiences {
-        let Ok(rule) = a.definition.compile() else {
-            continue;
-        };
-        for p in rule.predicates() {
-            if let audex_rules::Predicate::ModelScore(m) = p {
-                if let Some(seed) = m.model.strip_prefix("lookalike:") {
-                    if let Some(s) = defs.audience(seed)
-                        && !seeds.contains(&s.id)
-                    {
-                        seeds.push(s.id.clone());
-                    }
-                } else if m.model == "prospecting" {
-                    prospecting_used = true;
-                }
-            }
-        }
-    }
-    let mut report = Vec::new();
-    for seed_id in &seeds {
-        let Some(seed_def) = defs.audience(seed_id) else {
-            continue;
-        };
-        let seed = adv.evaluate(&seed_def.definition.compile()?, now)?;
-        let config = LookalikeConfig {
-            seed: c.rng_seed,
-            ..LookalikeConfig::default()
-        };
-        let result = {
-            let state = adv.state()?;
-            let store = &state.profiles;
-            let (f, _) = extract(
-                store,
-                adv.taxonomy(),
-                &FeatureConfig::new(today(store, now)),
-            );
-            let pb = iteration_bar(config.logistic.max_iterations, "train ");
-            let r = lookalike::run_observed(&f, &seed, &config, &|e| pb.set_position(u64::from(e)));
-            pb.finish_and_clear();
-            r
-        };
-        match result {
-            Ok(r) => {
-                let (people, scores): (Vec<u32>, Vec<f32>) = r.scores.iter().copied().unzip();
-                adv.save_model_scores(&ModelScores {
-                    model: format!("lookalike:{seed_id}"),
-                    trained_ms: now,
-                    people,
-                    scores,
-                })?;
-                report.push(format!(
-                    "lookalike:{seed_id}: seed {}, {} scored",
-                    seed.len(),
-                    r.scores.len()
-                ));
-            }
-            // A seed too small to learn from keeps its earlier scores, if any.
-            Err(e) => report.push(format!("lookalike:{seed_id}: not retrained: {e}")),
-        }
-    }
-    if prospecting_used {
-        let all = {
-            let state = adv.state()?;
-            let store = &state.profiles;
-            let day = today(store, now);
-            let mut fc = FeatureConfig::new(day);
-            fc.exclude_purchases = true;
-            let (f, _) = extract(store, adv.taxonomy(), &fc);
-            fc.publisher_view = true;
-            let (pf, _) = extract(store, adv.taxonomy(), &fc);
-            let views = prospecting::Views {
-                first_party: &f,
-                publisher: Some(&pf),
-            };
-            prospecting::run(
-                store,
-                views,
-                &ProspectingConfig {
-                    seed: c.rng_seed,
-                    ..ProspectingConfig::default()
-                },
-                day,
-            )?
-        };
-        let (people, scores): (Vec<u32>, Vec<f32>) = all.scores.iter().copied().unzip();
-        adv.save_model_scores(&ModelScores {
-            model: "prospecting".into(),
-            trained_ms: now,
-            people,
-            scores,
-        })?;
-        report.push(format!(
-            "prospecting: {} buyers, {} scored",
-            all.buyers,
-            all.scores.len()
-        ));
-    }
-    let tags = {
-        let state = adv.state()?;
-        let store = &state.profiles;
-        let pb = spinner("behavioral: fitting tag models");
-        let scores = behavioral::scores(store, adv.taxonomy(), today(store, now));
-        pb.finish_and_clear();
-        behavioral::infer(&scores)
+    let options = RefreshOptions {
+        now_ms: parse_now(c.now.as_deref())?,
+        rng_seed: c.rng_seed,
     };
-    adv.save_inferred_tags(&InferredTags {
-        inferred_ms: now,
-        tags: TAGS
-            .iter()
-            .zip(&tags)
-            .map(|(t, m)| (t.name.to_string(), m.clone()))
-            .collect(),
-    })?;
-    report.push(format!("behavioral: {} tags", TAGS.len()));
-    let r = adv.refresh_memberships(now, "model")?;
-    report.push(format!(
-        "memberships: {} audiences, {} entered, {} left",
-        r.audiences, r.entered, r.left
-    ));
+    let pb = spinner("refresh");
+    let r = refresh::refresh(&adv, &options, &|step| pb.set_message(step.to_string()));
+    pb.finish_and_clear();
+    let report = r?.lines();
     if c.json {
         write_stdout(&json!({"refreshed": report}).to_string())?;
     } else {

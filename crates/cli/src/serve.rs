@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use audex_engine::import::{ImportOptions, import_path};
@@ -23,6 +24,34 @@ pub struct ServeArgs {
     /// People in the demo shop.
     #[arg(long, default_value_t = 20_000)]
     pub demo_people: u64,
+    /// How often model-backed audiences are refreshed while serving — lookalike and
+    /// prospecting retrained, behavioral tags inferred again, memberships re-evaluated (what
+    /// `audex model refresh` does): `90s`, `30m`, `24h`, `7d`; `0` never.
+    #[arg(long, env = "AUDEX_MODEL_REFRESH", default_value = "24h", value_parser = parse_period)]
+    pub model_refresh: Duration,
+}
+
+/// A period: a whole number with a unit (`s`, `m`, `h`, `d`; seconds without one).
+pub fn parse_period(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?}: give a whole number and a unit, e.g. 30m or 24h"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?} (use s, m, h or d)"
+            ));
+        }
+    };
+    n.checked_mul(seconds)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{text:?}: too long"))
 }
 
 /// Example audiences of every kind, for the demo shop.
@@ -125,10 +154,49 @@ pub fn serve(cli: &Cli, args: &ServeArgs) -> Result<i32> {
             }
             eprintln!("shutting down: finishing requests, writing snapshots");
         };
-        audex_server::serve(engine.clone(), args.addr, shutdown, |addr| {
-            eprintln!("audex listening on http://{addr}");
+        let options = audex_server::ServeOptions {
+            model_refresh_every: (!args.model_refresh.is_zero()).then_some(args.model_refresh),
+            ..audex_server::ServeOptions::default()
+        };
+        let refresh = match options.model_refresh_every {
+            Some(d) => format!("model-backed audiences refreshed every {}", humane(d)),
+            None => "scheduled model refresh off".to_string(),
+        };
+        audex_server::serve_with(engine.clone(), args.addr, options, shutdown, |addr| {
+            eprintln!("audex listening on http://{addr} ({refresh})");
         })
         .await
     })?;
     Ok(0)
+}
+
+/// A period as the largest whole unit (`24h`, `90m`, `45s`).
+fn humane(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        _ if s > 0 && s.is_multiple_of(86_400) => format!("{}d", s / 86_400),
+        _ if s > 0 && s.is_multiple_of(3600) => format!("{}h", s / 3600),
+        _ if s > 0 && s.is_multiple_of(60) => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_parse_with_units() {
+        assert_eq!(parse_period("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_period("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_period("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_period("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_period("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_period("15"), Ok(Duration::from_secs(15)));
+        assert!(parse_period("h").is_err());
+        assert!(parse_period("3w").is_err());
+        assert!(parse_period("-1h").is_err());
+        assert_eq!(humane(Duration::from_secs(86_400)), "1d");
+        assert_eq!(humane(Duration::from_secs(5400)), "90m");
+    }
 }

@@ -6,6 +6,8 @@
 //! * [`prospecting`] — non-buyers scored by likeness to the advertiser's buyers.
 //! * [`behavioral`] — lifestyle and life-stage tags inferred from behaviour, with IAB Audience
 //!   Taxonomy 1.1 ids.
+//! * [`refresh`] — retraining what an advertiser's saved audiences use, on demand or on a
+//!   schedule.
 //! * [`metrics`] — AUC, recall@k, precision/recall, used by tests and the quality report.
 //! * [`truth`] — reading `truth.ndjson` and joining it to people, for measurement only.
 //!
@@ -18,6 +20,7 @@ pub mod logistic;
 pub mod lookalike;
 pub mod metrics;
 pub mod prospecting;
+pub mod refresh;
 pub mod rng;
 pub mod truth;
 
@@ -43,6 +46,9 @@ pub enum ModelError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The advertiser's data could not be read or written.
+    #[error(transparent)]
+    Engine(#[from] audex_engine::EngineError),
     /// A truth file line did not parse.
     #[error("{path} line {line}: {message}")]
     Truth {

@@ -182,22 +182,17 @@ fn train_views(
 }
 
 fn score_views(
-    store: &ProfileStore,
     views: Views<'_>,
     trained: &Trained,
     candidates: &RoaringBitmap,
-    as_of: u32,
+    visited: &(dyn Fn(PersonId) -> bool + Sync),
 ) -> Vec<(PersonId, f32)> {
     let ids: Vec<PersonId> = candidates.iter().collect();
     ids.par_iter()
         .with_min_len(1024)
         .map(|&p| {
-            let visited = store
-                .profiles
-                .get(p as usize)
-                .is_some_and(|pr| last_visit_day(pr, as_of).is_some());
             let s = match (views.publisher, &trained.publisher) {
-                (Some(pf), Some(m)) if !visited && pf.has_row(p) => m.score(pf, p),
+                (Some(pf), Some(m)) if !visited(p) && pf.has_row(p) => m.score(pf, p),
                 _ => trained.first_party.score(views.first_party, p),
             };
             (p, s)
@@ -213,6 +208,38 @@ fn scorable(views: Views<'_>) -> RoaringBitmap {
     all
 }
 
+/// What prospecting reads from the profiles: the buyers, the non-buyers the configuration
+/// admits, and which of those visited the site or app. Taken once, so that a caller can let go
+/// of the profiles before the (longer) training.
+#[derive(Debug, Clone, Default)]
+pub struct Population {
+    /// Buyers as of the day (the positives).
+    pub buyers: RoaringBitmap,
+    /// Non-buyers the configuration admits (the candidates).
+    pub eligible: RoaringBitmap,
+    /// Candidates with a visit to the site or app (scored on first-party features).
+    pub visited: RoaringBitmap,
+}
+
+/// Reads a [`Population`] from the profiles as of `today`.
+pub fn population(store: &ProfileStore, config: &ProspectingConfig, today: u32) -> Population {
+    let eligible = eligible(store, config, today);
+    let visited = eligible
+        .iter()
+        .filter(|&p| {
+            store
+                .profiles
+                .get(p as usize)
+                .is_some_and(|pr| last_visit_day(pr, today).is_some())
+        })
+        .collect();
+    Population {
+        buyers: buyers(store, today),
+        eligible,
+        visited,
+    }
+}
+
 /// Trains on buyers and scores the eligible non-buyers.
 pub fn run(
     store: &ProfileStore,
@@ -220,13 +247,23 @@ pub fn run(
     config: &ProspectingConfig,
     today: u32,
 ) -> Result<Prospecting, ModelError> {
-    let positives = buyers(store, today);
+    run_population(&population(store, config, today), views, config)
+}
+
+/// [`run`] on a population read beforehand (no profiles needed).
+pub fn run_population(
+    population: &Population,
+    views: Views<'_>,
+    config: &ProspectingConfig,
+) -> Result<Prospecting, ModelError> {
+    let positives = &population.buyers;
     let t = Instant::now();
-    let trained = train_views(views, &positives, config)?;
+    let trained = train_views(views, positives, config)?;
     let train_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
-    let candidates = &eligible(store, config, today) & &scorable(views);
-    let scores = score_views(store, views, &trained, &candidates, today);
+    let candidates = &population.eligible & &scorable(views);
+    let visited = |p: PersonId| population.visited.contains(p);
+    let scores = score_views(views, &trained, &candidates, &visited);
     let members = select(&scores, config.selection);
     Ok(Prospecting {
         members,
@@ -282,7 +319,13 @@ pub fn evaluate_time_split(
     // Every non-buyer at the cutoff is evaluated, the sampled training negatives too: that is
     // conservative (a converter sampled as a negative was trained toward a low score).
     let candidates = &scorable(views) - &positives;
-    let scores = score_views(store, views, &trained, &candidates, cutoff);
+    let visited = |p: PersonId| {
+        store
+            .profiles
+            .get(p as usize)
+            .is_some_and(|pr| last_visit_day(pr, cutoff).is_some())
+    };
+    let scores = score_views(views, &trained, &candidates, &visited);
     let ms = t.elapsed().as_secs_f64() * 1e3;
     let converted = |p: PersonId| {
         store

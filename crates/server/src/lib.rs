@@ -185,15 +185,122 @@ pub fn spawn_sweeper(state: Arc<AppState>, every: Duration) {
     });
 }
 
-/// Serves until `shutdown` resolves, then snapshots every advertiser.
+/// Default period of the model refresh (`audex serve --model-refresh`).
+pub const DEFAULT_MODEL_REFRESH: Duration = Duration::from_secs(24 * 3600);
+
+/// The server's background work.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// How often saved audiences are re-evaluated for the exits that time causes.
+    pub sweep_every: Duration,
+    /// How often every advertiser's model-backed audiences are refreshed — lookalike and
+    /// prospecting retrained, behavioral tags inferred again, memberships re-evaluated
+    /// ([`audex_models::refresh`]); `None` never (only `audex model refresh` then).
+    pub model_refresh_every: Option<Duration>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            sweep_every: Duration::from_secs(60),
+            model_refresh_every: Some(DEFAULT_MODEL_REFRESH),
+        }
+    }
+}
+
+/// Refreshes every advertiser's model-backed audiences every `every` (the first time one
+/// period after the start), on a blocking thread and one advertiser at a time, so serving goes
+/// on meanwhile; a refresh that outlasts the period delays the next one rather than overlap it.
+/// Each refresh is logged, and counted in `/metrics`.
+pub fn spawn_model_refresher(state: Arc<AppState>, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let st = state.clone();
+            let _ = tokio::task::spawn_blocking(move || refresh_models(&st)).await;
+        }
+    });
+}
+
+/// One scheduled round: every advertiser with events, one after the other.
+fn refresh_models(state: &AppState) {
+    let records = match state.engine.advertisers() {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "model refresh: advertisers unavailable");
+            return;
+        }
+    };
+    for record in records {
+        let name = record.name.clone();
+        let result = state.engine.advertiser(&record.id).and_then(|adv| {
+            let events = adv.state()?.events;
+            Ok((adv, events))
+        });
+        let adv = match result {
+            Ok((_, 0)) => continue,
+            Ok((adv, _)) => adv,
+            Err(e) => {
+                tracing::warn!(advertiser = %name, error = %e, "model refresh: advertiser unavailable");
+                state.metrics.model_refreshed(false);
+                continue;
+            }
+        };
+        let options = audex_models::refresh::RefreshOptions {
+            now_ms: audex_engine::now_ms(),
+            rng_seed: 42,
+        };
+        tracing::info!(advertiser = %name, "model refresh: started");
+        let step = |s: &str| tracing::debug!(advertiser = %name, step = s, "model refresh");
+        match audex_models::refresh::refresh(&adv, &options, &step) {
+            Ok(r) => {
+                state.metrics.model_refreshed(true);
+                tracing::info!(
+                    advertiser = %name,
+                    ms = r.ms.round(),
+                    lookalikes = r.lookalikes.len(),
+                    prospecting = r.prospecting.is_some(),
+                    audiences = r.memberships.0,
+                    entered = r.memberships.1,
+                    left = r.memberships.2,
+                    "model refresh: done"
+                );
+            }
+            Err(e) => {
+                state.metrics.model_refreshed(false);
+                tracing::warn!(advertiser = %name, error = %e, "model refresh failed");
+            }
+        }
+    }
+}
+
+/// Serves until `shutdown` resolves, then snapshots every advertiser; background work as
+/// [`ServeOptions::default`].
 pub async fn serve(
     engine: Arc<Engine>,
     addr: SocketAddr,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     on_bound: impl FnOnce(SocketAddr),
 ) -> std::io::Result<()> {
+    serve_with(engine, addr, ServeOptions::default(), shutdown, on_bound).await
+}
+
+/// [`serve`] with the given background work.
+pub async fn serve_with(
+    engine: Arc<Engine>,
+    addr: SocketAddr,
+    options: ServeOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    on_bound: impl FnOnce(SocketAddr),
+) -> std::io::Result<()> {
     let state = AppState::new(engine.clone());
-    spawn_sweeper(state.clone(), Duration::from_secs(60));
+    spawn_sweeper(state.clone(), options.sweep_every);
+    if let Some(every) = options.model_refresh_every.filter(|d| !d.is_zero()) {
+        spawn_model_refresher(state.clone(), every);
+    }
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_bound(listener.local_addr()?);
     axum::serve(listener, router(state))

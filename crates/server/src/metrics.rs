@@ -102,9 +102,16 @@ pub struct Metrics {
     rejected_by: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     /// Per (method, route template).
     routes: RwLock<BTreeMap<(String, String), Arc<RouteStats>>>,
+    /// Scheduled model refreshes of one advertiser that finished, and that failed.
+    model_refreshes: [AtomicU64; 2],
 }
 
 impl Metrics {
+    /// Counts one scheduled model refresh of one advertiser.
+    pub fn model_refreshed(&self, ok: bool) {
+        self.model_refreshes[usize::from(!ok)].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Records a collector request's stored and duplicate events and its latency.
     pub fn ingested(&self, accepted: u64, duplicates: u64, took: Duration) {
         self.events_ingested.fetch_add(accepted, Ordering::Relaxed);
@@ -293,8 +300,22 @@ pub fn exposition(state: &AppState) -> String {
             }
         }
     }
+    header(
+        &mut out,
+        "audex_model_refreshes_total",
+        "counter",
+        "Scheduled model refreshes of one advertiser (audex serve --model-refresh), by outcome.",
+    );
+    for (outcome, n) in ["ok", "failed"].iter().zip(&m.model_refreshes) {
+        let _ = writeln!(
+            out,
+            "audex_model_refreshes_total{{outcome=\"{outcome}\"}} {}",
+            n.load(Ordering::Relaxed)
+        );
+    }
     let mut sizes = String::new();
     let mut people = String::new();
+    let mut refreshed = String::new();
     if let Ok(advs) = state.engine.open_advertisers() {
         for a in advs {
             let adv = esc(&a.record.id);
@@ -304,6 +325,21 @@ pub fn exposition(state: &AppState) -> String {
                     "audex_people{{advertiser=\"{adv}\"}} {}",
                     st.profiles.people()
                 );
+            }
+            if let Ok(models) = a.model_store() {
+                let latest = models
+                    .scores
+                    .values()
+                    .map(|s| s.trained_ms)
+                    .chain((!models.tags.tags.is_empty()).then_some(models.tags.inferred_ms))
+                    .max();
+                if let Some(ms) = latest {
+                    let _ = writeln!(
+                        refreshed,
+                        "audex_models_refreshed_timestamp_seconds{{advertiser=\"{adv}\"}} {}",
+                        ms as f64 / 1e3
+                    );
+                }
             }
             if let Ok(list) = a.membership_sizes() {
                 for (id, n) in list {
@@ -330,6 +366,13 @@ pub fn exposition(state: &AppState) -> String {
         "People (merged identities) of each open advertiser.",
     );
     out.push_str(&people);
+    header(
+        &mut out,
+        "audex_models_refreshed_timestamp_seconds",
+        "gauge",
+        "When the advertiser's newest model output (lookalike or prospecting scores, inferred tags) was made, as the evaluation time it was made for (Unix seconds).",
+    );
+    out.push_str(&refreshed);
     out
 }
 

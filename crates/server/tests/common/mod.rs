@@ -154,6 +154,14 @@ pub struct Server {
 
 /// Starts a [`Server`] whose engine opens with `options`.
 pub async fn start_server(options: EngineOptions) -> Server {
+    start_server_with(options, audex_server::ServeOptions::default()).await
+}
+
+/// [`start_server`] with the server's background work set by `serve`.
+pub async fn start_server_with(
+    options: EngineOptions,
+    serve: audex_server::ServeOptions,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let engine = Arc::new(Engine::open(dir.path(), options).unwrap());
     let a = engine.create_advertiser("shop-a", 0).unwrap();
@@ -162,9 +170,10 @@ pub async fn start_server(options: EngineOptions) -> Server {
     let (tx, rx) = tokio::sync::oneshot::channel::<SocketAddr>();
     let e = engine.clone();
     tokio::spawn(async move {
-        audex_server::serve(
+        audex_server::serve_with(
             e,
             "127.0.0.1:0".parse().unwrap(),
+            serve,
             async {
                 let _ = stopped.await;
             },
