@@ -2,6 +2,7 @@
 measured (bench/out/models-behavioral/figures/: audex.json, machine.txt). Rewrites only the text
 between <!-- behavioral:begin --> and <!-- behavioral:end --> (or prints the section with REPORT
 empty)."""
+from markers import write_sections
 import json, os, pathlib
 
 out = pathlib.Path(os.environ.get("OUT", "bench/out/models-behavioral"))
@@ -86,17 +87,6 @@ evidence, precision needs several events of it.
 {chr(10).join(misses)}
 """
 if os.environ.get("REPORT"):
-    path = pathlib.Path("MODELS.md")
-    text = path.read_text()
-    begin, end = "<!-- behavioral:begin -->", "<!-- behavioral:end -->"
-    block = f"{begin}\n{body}{end}"
-    if begin in text and end in text:
-        pre, rest = text.split(begin, 1)
-        _, post = rest.split(end, 1)
-        text = pre + block + post
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
-    print("MODELS.md updated")
+    write_sections([("behavioral", body)])
 else:
     print(body)
