@@ -146,18 +146,8 @@ impl ShareFacts {
         Some(pos as u8 + 1)
     }
 
-    /// `(num, den)` of a person's interest share in the top-level category coded `code`
-    /// (what [`crate::person::interest_share`] counts).
-    pub fn share(&self, person: PersonId, code: u8) -> (u64, u64) {
-        match self.people.get(person as usize) {
-            None => (0, 0),
-            Some(s) if s.den == WIDE => self.wide.get(&person).map_or((0, 0), |w| w.share(code)),
-            Some(s) => (s.num(code), u64::from(s.den)),
-        }
-    }
-
     /// Splits everyone in the column by `decide` over their `(num, den)` share of the top-level
-    /// category coded `code`: those it says yes to, and those it cannot settle (`None`). A
+    /// category coded `code` (what [`crate::person::interest_share`] counts): those it says yes to, and those it cannot settle (`None`). A
     /// sequential scan of the column in parallel chunks; people beyond it have no share.
     pub fn split(
         &self,
