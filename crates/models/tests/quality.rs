@@ -35,20 +35,11 @@ fn shop() -> &'static Shop {
     static SHOP: OnceLock<Shop> = OnceLock::new();
     SHOP.get_or_init(|| {
         let config = audex_sim::SimConfig::new(PEOPLE, "/nonexistent", taxonomy_path());
-        let (mut cat, mut ev, mut tr) = (Vec::new(), Vec::new(), Vec::new());
-        audex_sim::run_to_writers(
-            &config,
-            &|_| {},
-            audex_sim::Sinks {
-                catalog: &mut cat,
-                events: &mut ev,
-                truth: &mut tr,
-            },
-        )
-        .expect("sim runs");
+        let sim = audex_sim::run_in_memory(&config).expect("sim runs");
         let text = std::fs::read_to_string(taxonomy_path()).expect("taxonomy file");
         let taxonomy = ProductTaxonomy::parse(&text).expect("taxonomy parses");
-        let feed = audex_model::catalog::parse_feed(&cat[..], Some(&taxonomy)).expect("feed");
+        let feed =
+            audex_model::catalog::parse_feed(&sim.catalog[..], Some(&taxonomy)).expect("feed");
         let mut catalog = Catalog::new();
         for p in feed.products {
             catalog.upsert(p);
@@ -65,7 +56,7 @@ fn shop() -> &'static Shop {
             .unwrap_or(0);
         let mut last_ms = 0;
         let mut rejected = 0;
-        for line in ev.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        for line in sim.events.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             match parse_event_json(line, now) {
                 Ok(e) => {
                     last_ms = last_ms.max(e.timestamp_ms);
@@ -75,7 +66,7 @@ fn shop() -> &'static Shop {
             }
         }
         assert_eq!(rejected, 0, "simulated events all validate");
-        let people = truth::parse(&String::from_utf8_lossy(&tr), "truth").expect("truth");
+        let people = truth::parse(&String::from_utf8_lossy(&sim.truth), "truth").expect("truth");
         let truth = truth::join(&store, people);
         Shop {
             store,

@@ -328,6 +328,32 @@ pub fn run(config: &SimConfig, progress: &(dyn Fn(u64) + Sync)) -> Result<SimSum
     result
 }
 
+/// The three files of a simulation, in memory (for tests and small in-process shops).
+#[derive(Debug, Clone, Default)]
+pub struct InMemory {
+    /// `catalog.tsv`.
+    pub catalog: Vec<u8>,
+    /// `events.ndjson`.
+    pub events: Vec<u8>,
+    /// `truth.ndjson`.
+    pub truth: Vec<u8>,
+}
+
+/// Runs the simulation into memory: the same bytes [`run`] writes to files.
+pub fn run_in_memory(config: &SimConfig) -> Result<InMemory, SimError> {
+    let mut out = InMemory::default();
+    run_to_writers(
+        config,
+        &|_| {},
+        Sinks {
+            catalog: &mut out.catalog,
+            events: &mut out.events,
+            truth: &mut out.truth,
+        },
+    )?;
+    Ok(out)
+}
+
 /// Runs the simulation into arbitrary writers (stdout, a compressor, `io::sink()` for
 /// benchmarks). Same output bytes as [`run`]; `config.out` only names the files in errors.
 pub fn run_to_writers(

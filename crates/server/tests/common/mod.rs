@@ -30,22 +30,13 @@ pub fn taxonomy_path() -> PathBuf {
 pub fn load_sim(adv: &Advertiser, people: u64) {
     let mut config = audex_sim::SimConfig::new(people, "/nonexistent", taxonomy_path());
     config.end_date = chrono::Utc::now().date_naive();
-    let (mut cat, mut ev, mut tr) = (Vec::new(), Vec::new(), Vec::new());
-    audex_sim::run_to_writers(
-        &config,
-        &|_| {},
-        audex_sim::Sinks {
-            catalog: &mut cat,
-            events: &mut ev,
-            truth: &mut tr,
-        },
-    )
-    .expect("sim runs");
-    let feed = audex_model::catalog::parse_feed(&cat[..], adv.taxonomy()).expect("feed parses");
+    let sim = audex_sim::run_in_memory(&config).expect("sim runs");
+    let feed =
+        audex_model::catalog::parse_feed(&sim.catalog[..], adv.taxonomy()).expect("feed parses");
     adv.upsert_products(feed.products).expect("catalog stored");
     let report = import_reader(
         adv,
-        Box::new(&ev[..]),
+        Box::new(&sim.events[..]),
         "sim",
         Format::Ndjson,
         &ImportOptions::default(),
