@@ -12,16 +12,20 @@
 #   --now TIME     ... at this evaluation time (default DIR/.now: the last event's timestamp)
 #   --audex BIN    use this audex binary instead of building one (release)
 #   --no-report    print the section, leave MODELS.md alone
+#   --no-ceiling   skip the supervised ceiling (scikit-learn trained on the truth; ~1.5 min)
 #   --render-only  only re-render MODELS.md from the figures of the last run
 #
 # Steps: build audex (release); `audex sim` and import into bench/out/models-behavioral/ (the
 # events file is deleted after the import: truth and catalog stay, so a re-run measures the same
 # import); `audex model report --behavioral-only`; bench/models/render_behavioral.py rewrites
 # only the text between <!-- behavioral:begin --> and <!-- behavioral:end --> in MODELS.md.
+# The report also exports everyone's evidence and truth tags; bench/models/behavioral_ceiling.py
+# (scikit-learn, in a venv) trains supervised models on half the people's truth and measures on
+# the other half: what these events allow at best, beside what Audex infers without truth.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
-PEOPLE=100000 SEED=42 AUDEX_BIN="" REPORT=1 RENDER_ONLY="" DATA_DIR="" TRUTH="" NOW_ARG=""
+PEOPLE=100000 SEED=42 AUDEX_BIN="" REPORT=1 RENDER_ONLY="" DATA_DIR="" TRUTH="" NOW_ARG="" CEILING=1
 ARGS=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -32,8 +36,9 @@ while [[ $# -gt 0 ]]; do
         --now) NOW_ARG=$2; ARGS+=" $1 $2"; shift 2 ;;
         --audex) AUDEX_BIN=$2; shift 2 ;;
         --no-report) REPORT=""; shift ;;
+        --no-ceiling) CEILING=""; shift ;;
         --render-only) RENDER_ONLY=1; shift ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "behavioral.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -80,9 +85,24 @@ if [[ -z "$RENDER_ONLY" ]]; then
         SCALE="simulated (seed $SEED) and imported by the script"
     fi
     say "audex model report --behavioral-only"
+    rm -rf "$FIG.new" "$OUT/export"
     mkdir -p "$FIG.new"
+    EXPORT=()
+    [[ -z "$CEILING" ]] || EXPORT=(--behavioral-export "$OUT/export")
     "$AUDEX_BIN" --data "$DATA" --taxonomy "$TAXONOMY" model report --behavioral-only \
-        --truth "$TRUTH" --now "$NOW" > "$FIG.new/audex.json"
+        --truth "$TRUTH" --now "$NOW" "${EXPORT[@]}" > "$FIG.new/audex.json"
+    if [[ -n "$CEILING" ]]; then
+        VENV=${VENV:-$ROOT/bench/models/.venv}
+        if ! "$VENV/bin/python" -c "import sklearn" >/dev/null 2>&1; then
+            say "python venv ($VENV)"
+            [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+            echo '*' > "$VENV/.gitignore"
+            "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r bench/models/requirements.txt
+        fi
+        say "supervised ceiling (scikit-learn trained on half the people's truth)"
+        "$VENV/bin/python" bench/models/behavioral_ceiling.py "$OUT/export" > "$FIG.new/ceiling.json"
+        rm -rf "$OUT/export"
+    fi
     { echo "date: $(date -u +%FT%TZ)"
       echo "git: $(git rev-parse --short HEAD)$(git diff --quiet -- crates/models crates/cli || echo +local)"
       echo "cpu: $(nproc) × $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"

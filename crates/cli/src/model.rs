@@ -148,6 +148,12 @@ pub struct ReportArgs {
     /// Report only the behavioral tags (no features, lookalike or prospecting).
     #[arg(long, conflicts_with = "export")]
     behavioral_only: bool,
+    /// With `--behavioral-only`: also write, for everyone in the truth file, the behavioral
+    /// evidence (`evidence.npy`, people × columns, float32), the truth tags (`tags.npy`, people ×
+    /// tags, uint8) and `meta.json` (their names) to this directory, for a supervised model
+    /// trained on truth outside (bench/models/behavioral_ceiling.py).
+    #[arg(long, requires = "behavioral_only")]
+    behavioral_export: Option<PathBuf>,
 }
 
 /// Runs a model verb.
@@ -516,11 +522,15 @@ fn behavioral_report(
     taxonomy: Option<&ProductTaxonomy>,
     day: u32,
     truth: &[(audex_profile::PersonId, truth::TruthPerson)],
-) -> (Vec<Value>, f64) {
+    export: Option<&Path>,
+) -> Result<(Vec<Value>, f64)> {
     let t = Instant::now();
     let evidence = behavioral::evidence(store, taxonomy, day);
     let scores = behavioral::fit_and_score(&evidence).scores;
     let ms = t.elapsed().as_secs_f64() * 1e3;
+    if let Some(dir) = export {
+        export_behavioral(dir, &evidence, truth)?;
+    }
     let evidence = behavioral::evidence_against_truth(&evidence, truth);
     let tags = behavioral::measure(&scores, truth)
         .into_iter()
@@ -532,10 +542,41 @@ fn behavioral_report(
                    "precision": q.precision, "recall": q.recall,
                    "recall_at_precision_0_8": q.best_threshold.map(|b| b.1),
                    "threshold_at_precision_0_8": q.best_threshold.map(|b| b.0),
+                   "calibrated_threshold": q.calibrated_threshold,
                    "evidence": e})
         })
         .collect();
-    (tags, ms)
+    Ok((tags, ms))
+}
+
+/// Writes everyone's behavioral evidence and truth tags as NumPy matrices (see
+/// `ReportArgs::behavioral_export`), rows in truth order.
+fn export_behavioral(
+    dir: &Path,
+    evidence: &behavioral::Evidence,
+    truth: &[(audex_profile::PersonId, truth::TruthPerson)],
+) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let columns = evidence.column_names();
+    let mut x = Vec::with_capacity(truth.len() * columns.len());
+    let mut y = Vec::with_capacity(truth.len() * TAGS.len());
+    for (p, t) in truth {
+        evidence.dense_row(*p, &mut x);
+        y.extend(TAGS.iter().map(|tag| u8::from(t.has_tag(tag.name))));
+    }
+    let path = dir.join("evidence.npy");
+    features::write_npy_matrix(&path, truth.len(), columns.len(), &x)
+        .with_context(|| format!("writing {}", path.display()))?;
+    let path = dir.join("tags.npy");
+    features::write_npy_matrix(&path, truth.len(), TAGS.len(), &y)
+        .with_context(|| format!("writing {}", path.display()))?;
+    let path = dir.join("meta.json");
+    let tags: Vec<&str> = TAGS.iter().map(|t| t.name).collect();
+    std::fs::write(
+        &path,
+        json!({"rows": truth.len(), "columns": columns, "tags": tags}).to_string(),
+    )
+    .with_context(|| format!("writing {}", path.display()))
 }
 
 fn report(adv: &Advertiser, a: &ReportArgs, now: i64, export_only: bool) -> Result<Value> {
@@ -547,7 +588,8 @@ fn report(adv: &Advertiser, a: &ReportArgs, now: i64, export_only: bool) -> Resu
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if a.behavioral_only {
         let pb = spinner("behavioral");
-        let (tags, behavioral_ms) = behavioral_report(store, taxonomy, day, &truth);
+        let (tags, behavioral_ms) =
+            behavioral_report(store, taxonomy, day, &truth, a.behavioral_export.as_deref())?;
         pb.finish_and_clear();
         return Ok(json!({
             "people": store.people(), "truth_people": truth.len(), "threads": threads,
@@ -605,7 +647,7 @@ fn report(adv: &Advertiser, a: &ReportArgs, now: i64, export_only: bool) -> Resu
         );
     }
     let pb = spinner("behavioral");
-    let (tags, behavioral_ms) = behavioral_report(store, taxonomy, day, &truth);
+    let (tags, behavioral_ms) = behavioral_report(store, taxonomy, day, &truth, None)?;
     pb.set_message("prospecting");
     let mut fc = FeatureConfig::new(day);
     fc.exclude_purchases = true;

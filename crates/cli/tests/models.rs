@@ -141,4 +141,63 @@ fn trained_models_feed_audiences() {
         "{v}"
     );
     assert_eq!(size(&data, &["like-buyers"], now), (100, 100));
+
+    // The behavioral report exports everyone's evidence and truth tags for the supervised
+    // ceiling: one row per person in the truth file, the tags matrix agreeing with the truth.
+    let export = dir.join("behavioral-export");
+    let truth = format!("{sim_s}/truth.ndjson");
+    let v = json(&audex(
+        &data,
+        &[
+            "model",
+            "report",
+            "--behavioral-only",
+            "--truth",
+            &truth,
+            "--now",
+            now,
+            "--behavioral-export",
+            &export.to_string_lossy(),
+        ],
+    ));
+    let rows = v["truth_people"].as_u64().unwrap_or(0) as usize;
+    assert!(rows > 1000, "{v}");
+    let meta = json(&std::fs::read_to_string(export.join("meta.json")).expect("meta.json"));
+    let columns = meta["columns"].as_array().map_or(0, Vec::len);
+    let tags: Vec<&str> = meta["tags"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!((meta["rows"].as_u64(), tags.len()), (Some(rows as u64), 11));
+    let npy = |name: &str, item: usize, cols: usize| -> Vec<u8> {
+        let file = std::fs::read(export.join(name)).expect("npy file");
+        let header = 10 + usize::from(u16::from_le_bytes([file[8], file[9]]));
+        let dict = String::from_utf8_lossy(&file[10..header]).into_owned();
+        assert!(
+            dict.contains(&format!("'shape': ({rows}, {cols})")),
+            "{name}: {dict}"
+        );
+        assert_eq!(file.len() - header, rows * cols * item, "{name}");
+        file[header..].to_vec()
+    };
+    let evidence = npy("evidence.npy", 4, columns);
+    assert!(evidence.chunks(4).any(|c| c != [0, 0, 0, 0]));
+    let matrix = npy("tags.npy", 1, tags.len());
+    let carriers = |tag: &str| {
+        let i = tags.iter().position(|t| *t == tag).expect("tag");
+        matrix.chunks(tags.len()).filter(|r| r[i] == 1).count()
+    };
+    // Every person of this sim sent events, so every truth line is a row: the matrix counts
+    // exactly the file's carriers.
+    let text = std::fs::read_to_string(&truth).expect("truth");
+    assert_eq!(text.lines().count(), rows);
+    let in_truth = |tag: &str| {
+        text.lines()
+            .filter(|l| l.contains(&format!("\"{tag}\"")))
+            .count()
+    };
+    for tag in ["foodie", "new_parent"] {
+        assert!(carriers(tag) > 0, "{tag}");
+        assert_eq!(carriers(tag), in_truth(tag), "{tag}");
+    }
 }

@@ -129,7 +129,7 @@ impl Features {
                     1 << 20,
                     std::fs::File::create(dir.join(format!("{prefix}_{name}.npy")))?,
                 );
-                w.write_all(&npy_header(descr, len))?;
+                w.write_all(&npy_header(descr, &[len]))?;
                 Ok(w)
             };
         let mut indices = create("indices", "<i4", nnz)?;
@@ -159,10 +159,18 @@ impl Features {
     }
 }
 
-/// A NumPy format 1.0 header for a one-dimensional array of `len` items of type `descr`,
-/// padded so the data starts on a 64-byte boundary.
-fn npy_header(descr: &str, len: usize) -> Vec<u8> {
-    let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({len},), }}");
+/// A NumPy format 1.0 header for a C-order array of `shape` items of type `descr`, padded so
+/// the data starts on a 64-byte boundary.
+fn npy_header(descr: &str, shape: &[usize]) -> Vec<u8> {
+    let dims: String = match shape {
+        [n] => format!("{n},"),
+        _ => shape
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}");
     let unpadded = 10 + dict.len() + 1;
     let pad = (64 - unpadded % 64) % 64;
     let header_len = (dict.len() + pad + 1) as u16;
@@ -172,6 +180,56 @@ fn npy_header(descr: &str, len: usize) -> Vec<u8> {
     h.extend(std::iter::repeat_n(b' ', pad));
     h.push(b'\n');
     h
+}
+
+/// Writes a C-order `rows × cols` matrix to a NumPy `.npy` file: `f4` (float32) values or `u1`
+/// (uint8) ones, for an outside comparison to read without parsing text.
+pub fn write_npy_matrix<T: NpyScalar>(
+    path: &std::path::Path,
+    rows: usize,
+    cols: usize,
+    data: &[T],
+) -> std::io::Result<()> {
+    use std::io::{BufWriter, Write};
+    if data.len() != rows * cols {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} values for a {rows} × {cols} matrix", data.len()),
+        ));
+    }
+    let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    w.write_all(&npy_header(T::DESCR, &[rows, cols]))?;
+    let mut buf = Vec::with_capacity(1 << 16);
+    for chunk in data.chunks(1 << 14) {
+        buf.clear();
+        for v in chunk {
+            v.push_le(&mut buf);
+        }
+        w.write_all(&buf)?;
+    }
+    w.flush()
+}
+
+/// A scalar [`write_npy_matrix`] can store.
+pub trait NpyScalar: Copy {
+    /// NumPy type string.
+    const DESCR: &'static str;
+    /// Appends the value's little-endian bytes.
+    fn push_le(self, out: &mut Vec<u8>);
+}
+
+impl NpyScalar for f32 {
+    const DESCR: &'static str = "<f4";
+    fn push_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+impl NpyScalar for u8 {
+    const DESCR: &'static str = "|u1";
+    fn push_le(self, out: &mut Vec<u8>) {
+        out.push(self);
+    }
 }
 
 // Feature namespaces.
@@ -461,6 +519,24 @@ mod tests {
         let mut out = Vec::new();
         f.write_svmlight_row(1, 1, &mut out);
         assert_eq!(String::from_utf8_lossy(&out), "1 2:0.6 4:0.8\n");
+    }
+
+    #[test]
+    fn npy_matrix_has_a_two_dimensional_header() {
+        let path = std::env::temp_dir().join(format!("audex-npy2-{}.npy", std::process::id()));
+        write_npy_matrix(&path, 2, 3, &[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.5]).expect("writes");
+        let file = std::fs::read(&path).expect("file");
+        std::fs::remove_file(&path).ok();
+        let header = 10 + usize::from(u16::from_le_bytes([file[8], file[9]]));
+        assert_eq!(header % 64, 0);
+        let dict = String::from_utf8_lossy(&file[10..header]);
+        assert!(
+            dict.contains("'descr': '<f4'") && dict.contains("'shape': (2, 3)"),
+            "{dict}"
+        );
+        assert_eq!(file.len() - header, 6 * 4);
+        assert_eq!(&file[file.len() - 4..], &6.5f32.to_le_bytes());
+        assert!(write_npy_matrix(&path, 2, 2, &[1u8, 2, 3]).is_err());
     }
 
     #[test]
