@@ -10,7 +10,8 @@ the other, per tag:
 * LogisticRegression on log1p counts, standardised.
 
 For each, the best recall any threshold reaches at precision >= 0.8 on the held-out half (the
-sweep Audex's `recall @ p 0.8` uses). Neither model is available to Audex, which sees no truth:
+sweep Audex's `recall @ p 0.8` uses), and the same for Audex's own scores (`scores.npy`) on that
+half, so the two are compared on the same people. Neither model is available to Audex, which sees no truth:
 they bound what these events let any scorer do. Prints JSON.
 
     behavioral_ceiling.py EXPORT_DIR [SEED]
@@ -27,7 +28,8 @@ seed = int(sys.argv[2]) if len(sys.argv) > 2 else 0
 meta = json.loads((export / "meta.json").read_text())
 x = np.load(export / "evidence.npy")
 y = np.load(export / "tags.npy")
-assert x.shape[0] == y.shape[0] == meta["rows"], "export rows disagree"
+audex = np.load(export / "scores.npy")
+assert x.shape[0] == y.shape[0] == audex.shape[0] == meta["rows"], "export rows disagree"
 
 order = np.random.default_rng(seed).permutation(x.shape[0])
 half = len(order) // 2
@@ -56,7 +58,8 @@ lx_train, lx_test = scaler.transform(logx[train]), scaler.transform(logx[test])
 rows = []
 for j, tag in enumerate(meta["tags"]):
     ytr, yte = y[train, j], y[test, j]
-    row = {"tag": tag, "test_carriers": int(yte.sum()), "test_people": int(len(test))}
+    row = {"tag": tag, "test_carriers": int(yte.sum()), "test_people": int(len(test)),
+           "audex": recall_at_precision(audex[test, j], yte)}
     t = time.perf_counter()
     gb = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.1, early_stopping=True,
                                         validation_fraction=0.15, random_state=seed)
@@ -70,7 +73,8 @@ for j, tag in enumerate(meta["tags"]):
     row["logistic_s"] = round(time.perf_counter() - t, 2)
     row["ceiling"] = max(v for v in (row["gbdt"], row["logistic"]) if v is not None)
     rows.append(row)
-    print(f"{tag}: gbdt {row['gbdt']:.3f} logistic {row['logistic']:.3f}", file=sys.stderr)
+    print(f"{tag}: gbdt {row['gbdt']:.3f} logistic {row['logistic']:.3f} audex {row['audex']:.3f}",
+          file=sys.stderr)
 
 print(json.dumps({"sklearn": __import__("sklearn").__version__, "rows": int(x.shape[0]),
                   "columns": int(x.shape[1]), "train": int(len(train)), "test": int(len(test)),

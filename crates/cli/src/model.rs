@@ -150,8 +150,9 @@ pub struct ReportArgs {
     behavioral_only: bool,
     /// With `--behavioral-only`: also write, for everyone in the truth file, the behavioral
     /// evidence (`evidence.npy`, people × columns, float32), the truth tags (`tags.npy`, people ×
-    /// tags, uint8) and `meta.json` (their names) to this directory, for a supervised model
-    /// trained on truth outside (bench/models/behavioral_ceiling.py).
+    /// tags, uint8), Audex's scores (`scores.npy`, people × tags, float32) and `meta.json`
+    /// (the names) to this directory, for a supervised model trained on truth outside
+    /// (bench/models/behavioral_ceiling.py).
     #[arg(long, requires = "behavioral_only")]
     behavioral_export: Option<PathBuf>,
 }
@@ -529,7 +530,7 @@ fn behavioral_report(
     let scores = behavioral::fit_and_score(&evidence).scores;
     let ms = t.elapsed().as_secs_f64() * 1e3;
     if let Some(dir) = export {
-        export_behavioral(dir, &evidence, truth)?;
+        export_behavioral(dir, &evidence, &scores, truth)?;
     }
     let evidence = behavioral::evidence_against_truth(&evidence, truth);
     let tags = behavioral::measure(&scores, truth)
@@ -554,21 +555,27 @@ fn behavioral_report(
 fn export_behavioral(
     dir: &Path,
     evidence: &behavioral::Evidence,
+    scores: &[[f32; behavioral::TAG_COUNT]],
     truth: &[(audex_profile::PersonId, truth::TruthPerson)],
 ) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let columns = evidence.column_names();
     let mut x = Vec::with_capacity(truth.len() * columns.len());
     let mut y = Vec::with_capacity(truth.len() * TAGS.len());
+    let mut s = Vec::with_capacity(truth.len() * TAGS.len());
     for (p, t) in truth {
         evidence.dense_row(*p, &mut x);
         y.extend(TAGS.iter().map(|tag| u8::from(t.has_tag(tag.name))));
+        s.extend(scores.get(*p as usize).copied().unwrap_or_default());
     }
     let path = dir.join("evidence.npy");
     features::write_npy_matrix(&path, truth.len(), columns.len(), &x)
         .with_context(|| format!("writing {}", path.display()))?;
     let path = dir.join("tags.npy");
     features::write_npy_matrix(&path, truth.len(), TAGS.len(), &y)
+        .with_context(|| format!("writing {}", path.display()))?;
+    let path = dir.join("scores.npy");
+    features::write_npy_matrix(&path, truth.len(), TAGS.len(), &s)
         .with_context(|| format!("writing {}", path.display()))?;
     let path = dir.join("meta.json");
     let tags: Vec<&str> = TAGS.iter().map(|t| t.name).collect();

@@ -182,6 +182,12 @@ fn trained_models_feed_audiences() {
     };
     let evidence = npy("evidence.npy", 4, columns);
     assert!(evidence.chunks(4).any(|c| c != [0, 0, 0, 0]));
+    let scores = npy("scores.npy", 4, tags.len());
+    let scores: Vec<f32> = scores
+        .chunks(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)) && scores.iter().any(|s| *s > 0.5));
     let matrix = npy("tags.npy", 1, tags.len());
     let carriers = |tag: &str| {
         let i = tags.iter().position(|t| *t == tag).expect("tag");
