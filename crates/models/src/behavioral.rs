@@ -35,8 +35,8 @@ use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use serde::Serialize;
 
-use crate::metrics;
 use crate::truth::TruthPerson;
+use crate::{ReadProgress, metrics};
 
 /// The Criteo-style category a behavioral tag belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -359,16 +359,25 @@ impl ChannelInterner {
     }
 }
 
-fn set_infos(
+/// Where each property set sends its evidence, for up to `at_most` of the sets `store` holds
+/// beyond those already in `infos` (ids 0 and 1 are reserved and send none).
+fn catch_up_infos(
     store: &ProfileStore,
     taxonomy: Option<&ProductTaxonomy>,
-) -> (Vec<SetInfo>, Vec<VocabChannel>) {
-    let n = store.propsets.len();
-    let mut infos = vec![SetInfo::default(); n];
-    let mut interner = ChannelInterner::default();
-    for id in 2..n as u32 {
+    infos: &mut Vec<SetInfo>,
+    interner: &mut ChannelInterner,
+    at_most: usize,
+) {
+    let n = store
+        .propsets
+        .len()
+        .min(infos.len().saturating_add(at_most));
+    while infos.len() < n.min(2) {
+        infos.push(SetInfo::default());
+    }
+    for id in infos.len() as u32..n as u32 {
         let set = store.propsets.get(id);
-        let info = &mut infos[id as usize];
+        let mut info = SetInfo::default();
         if let (Some(c), Some(t)) = (set.category, taxonomy)
             && let Some(cat) = t.get(c)
         {
@@ -407,8 +416,8 @@ fn set_infos(
         {
             info.campaign = interner.id(Family::Ads, name.to_string(), 0);
         }
+        infos.push(info);
     }
-    (infos, interner.channels)
 }
 
 /// Declared gender, income band and age band (0 = unknown; 1..=4).
@@ -653,51 +662,124 @@ impl Evidence {
 
 /// Reads everyone's evidence from the profiles (the only step that needs them).
 pub fn evidence(store: &ProfileStore, taxonomy: Option<&ProductTaxonomy>, today: u32) -> Evidence {
-    let (infos, channels) = set_infos(store, taxonomy);
-    let per_person: Vec<(Person, Vec<(u32, u16)>)> = store
-        .profiles
-        .par_iter()
-        .with_min_len(256)
-        .map(|p| person_evidence(p, &infos, today))
-        .collect();
-    // Keep the channels seen often enough, the most seen first, at most MAX_CHANNELS a family.
-    let mut seen = vec![0u64; channels.len()];
-    for (_, c) in &per_person {
-        for &(ch, n) in c {
-            seen[ch as usize] += u64::from(n);
+    let mut reader = EvidenceReader::new(today);
+    reader.read(store, taxonomy, usize::MAX);
+    reader.finish()
+}
+
+/// One person's evidence and vocabulary channel counts, as read.
+type PersonEvidence = (Person, Vec<(u32, u16)>);
+
+/// Reads everyone's evidence a slice of people at a time, so a caller can hold the profiles'
+/// lock for one slice only and let ingest in between. Each person's evidence is their profile
+/// when their slice was read; property sets added in between are caught up on at the next
+/// slice.
+#[derive(Default)]
+pub struct EvidenceReader {
+    today: u32,
+    infos: Vec<SetInfo>,
+    interner: ChannelInterner,
+    /// Everyone's evidence, a slice per read (one growing vector would copy all of it under
+    /// the lock now and then).
+    slices: Vec<Vec<PersonEvidence>>,
+    rows: usize,
+}
+
+impl EvidenceReader {
+    /// Nobody read yet; ages are taken on `today`.
+    pub fn new(today: u32) -> Self {
+        EvidenceReader {
+            today,
+            ..EvidenceReader::default()
         }
     }
-    let mut order: Vec<u32> = (0..channels.len() as u32)
-        .filter(|&c| seen[c as usize] >= MIN_CHANNEL_COUNT)
-        .collect();
-    order.sort_by(|a, b| seen[*b as usize].cmp(&seen[*a as usize]).then(a.cmp(b)));
-    let mut per_family = [0usize; FAMILIES];
-    let mut remap = vec![NO_CHANNEL; channels.len()];
-    let mut kept = Vec::new();
-    for c in order {
-        let ch = &channels[c as usize];
-        let f = ch.family as usize;
-        if per_family[f] < MAX_CHANNELS {
-            per_family[f] += 1;
-            remap[c as usize] = kept.len() as u32;
-            kept.push(ch.clone());
-        }
+
+    /// People read so far (the next slice starts here).
+    pub fn rows(&self) -> usize {
+        self.rows
     }
-    let mut people = Vec::with_capacity(per_person.len());
-    let mut counts = Vec::new();
-    for (mut p, c) in per_person {
-        p.start = counts.len() as u32;
-        counts.extend(
-            c.into_iter()
-                .filter_map(|(ch, n)| Some((remap[ch as usize], n)).filter(|x| x.0 != NO_CHANNEL)),
+
+    /// Catches up on up to `at_most` of the property sets `store` added since the last call;
+    /// once none is left behind, reads its next people, up to `at_most` of them.
+    pub fn read(
+        &mut self,
+        store: &ProfileStore,
+        taxonomy: Option<&ProductTaxonomy>,
+        at_most: usize,
+    ) -> ReadProgress {
+        let known = self.infos.len();
+        catch_up_infos(
+            store,
+            taxonomy,
+            &mut self.infos,
+            &mut self.interner,
+            at_most,
         );
-        p.len = counts.len() as u32 - p.start;
-        people.push(p);
+        let sets = self.infos.len() - known;
+        let start = self.rows();
+        let end = store.profiles.len().min(start.saturating_add(at_most));
+        let slice = match store.profiles.get(start..end) {
+            Some(slice) if self.infos.len() == store.propsets.len() => slice,
+            _ => return ReadProgress { sets, people: 0 },
+        };
+        let (infos, today) = (&self.infos, self.today);
+        let read: Vec<PersonEvidence> = slice
+            .par_iter()
+            .with_min_len(256)
+            .map(|p| person_evidence(p, infos, today))
+            .collect();
+        self.slices.push(read);
+        self.rows = end;
+        ReadProgress {
+            sets,
+            people: end - start,
+        }
     }
-    Evidence {
-        people,
-        counts,
-        channels: kept,
+
+    /// Keeps the channels seen often enough, the most seen first, at most [`MAX_CHANNELS`] a
+    /// family, and packs everyone's counts.
+    pub fn finish(self) -> Evidence {
+        let channels = self.interner.channels;
+        let slices = self.slices;
+        let mut seen = vec![0u64; channels.len()];
+        for (_, c) in slices.iter().flatten() {
+            for &(ch, n) in c {
+                seen[ch as usize] += u64::from(n);
+            }
+        }
+        let mut order: Vec<u32> = (0..channels.len() as u32)
+            .filter(|&c| seen[c as usize] >= MIN_CHANNEL_COUNT)
+            .collect();
+        order.sort_by(|a, b| seen[*b as usize].cmp(&seen[*a as usize]).then(a.cmp(b)));
+        let mut per_family = [0usize; FAMILIES];
+        let mut remap = vec![NO_CHANNEL; channels.len()];
+        let mut kept = Vec::new();
+        for c in order {
+            let ch = &channels[c as usize];
+            let f = ch.family as usize;
+            if per_family[f] < MAX_CHANNELS {
+                per_family[f] += 1;
+                remap[c as usize] = kept.len() as u32;
+                kept.push(ch.clone());
+            }
+        }
+        let mut people = Vec::with_capacity(self.rows);
+        let mut counts = Vec::new();
+        for (mut p, c) in slices.into_iter().flatten() {
+            p.start = counts.len() as u32;
+            counts.extend(
+                c.into_iter().filter_map(|(ch, n)| {
+                    Some((remap[ch as usize], n)).filter(|x| x.0 != NO_CHANNEL)
+                }),
+            );
+            p.len = counts.len() as u32 - p.start;
+            people.push(p);
+        }
+        Evidence {
+            people,
+            counts,
+            channels: kept,
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use audex_model::taxonomy::{ContentTaxonomy, ProductTaxonomy};
 use audex_profile::{Entry, LINES_MARKER, PersonId, Profile, ProfileStore};
 use rayon::prelude::*;
 
+use crate::ReadProgress;
 use crate::rng::{hash_bytes, hash_u64};
 
 /// What to extract.
@@ -335,40 +336,119 @@ pub fn extract(
     taxonomy: Option<&ProductTaxonomy>,
     config: &FeatureConfig,
 ) -> Features {
-    let bits = config.bits.clamp(8, 30);
-    let mask = (1u64 << bits) - 1;
-    let sets: Vec<Vec<u32>> = (0..store.propsets.len() as u32)
-        .into_par_iter()
-        .map(|id| {
-            if id == 0 || id == LINES_MARKER {
-                Vec::new()
-            } else {
-                propset_columns(store, id, taxonomy, mask)
-            }
-        })
-        .collect();
-    let rows: Vec<Vec<(u32, f32)>> = store
-        .profiles
-        .par_iter()
-        .with_min_len(256)
-        .map(|p| person_row(p, &sets, config, mask))
-        .collect();
-    let nnz: usize = rows.iter().map(Vec::len).sum();
-    let mut f = Features {
-        dim: 1 << bits,
-        indptr: Vec::with_capacity(rows.len() + 1),
-        indices: Vec::with_capacity(nnz),
-        values: Vec::with_capacity(nnz),
-    };
-    f.indptr.push(0);
-    for r in rows {
-        for (i, v) in r {
-            f.indices.push(i);
-            f.values.push(v);
+    let mut reader = FeatureReader::new(config.clone());
+    reader.read(store, taxonomy, usize::MAX);
+    reader.finish()
+}
+
+/// Builds a feature matrix a slice of people at a time, so a caller can hold the profiles'
+/// lock for one slice only and let ingest in between. Each row is the person's profile when
+/// its slice was read; property sets added in between are caught up on at the next slice.
+#[derive(Debug)]
+pub struct FeatureReader {
+    config: FeatureConfig,
+    mask: u64,
+    /// Hashed columns per property set id, for the sets seen so far.
+    sets: Vec<Vec<u32>>,
+    /// The slices read: row lengths, columns, values. Joined by [`FeatureReader::finish`],
+    /// outside the lock: growing one matrix would copy all of it under the lock now and then.
+    slices: Vec<(Vec<u32>, Vec<u32>, Vec<f32>)>,
+    rows: usize,
+}
+
+impl FeatureReader {
+    /// An empty matrix with `config`'s columns.
+    pub fn new(config: FeatureConfig) -> Self {
+        let bits = config.bits.clamp(8, 30);
+        FeatureReader {
+            config,
+            mask: (1u64 << bits) - 1,
+            sets: Vec::new(),
+            slices: Vec::new(),
+            rows: 0,
         }
-        f.indptr.push(f.indices.len());
     }
-    f
+
+    /// People read so far (the next slice starts here).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Catches up on up to `at_most` of the property sets `store` added since the last call;
+    /// once none is left behind, reads its next people, up to `at_most` of them.
+    pub fn read(
+        &mut self,
+        store: &ProfileStore,
+        taxonomy: Option<&ProductTaxonomy>,
+        at_most: usize,
+    ) -> ReadProgress {
+        let known = self.sets.len();
+        let upto = store.propsets.len().min(known.saturating_add(at_most));
+        let mask = self.mask;
+        let added: Vec<Vec<u32>> = (known as u32..upto as u32)
+            .into_par_iter()
+            .map(|id| {
+                if id == 0 || id == LINES_MARKER {
+                    Vec::new()
+                } else {
+                    propset_columns(store, id, taxonomy, mask)
+                }
+            })
+            .collect();
+        self.sets.extend(added);
+        let sets = upto - known;
+        let start = self.rows();
+        let end = store.profiles.len().min(start.saturating_add(at_most));
+        let slice = match store.profiles.get(start..end) {
+            Some(slice) if upto == store.propsets.len() => slice,
+            _ => return ReadProgress { sets, people: 0 },
+        };
+        let rows: Vec<Vec<(u32, f32)>> = slice
+            .par_iter()
+            .with_min_len(256)
+            .map(|p| person_row(p, &self.sets, &self.config, mask))
+            .collect();
+        let nnz: usize = rows.iter().map(Vec::len).sum();
+        let mut part = (
+            Vec::with_capacity(rows.len()),
+            Vec::with_capacity(nnz),
+            Vec::with_capacity(nnz),
+        );
+        for r in rows {
+            part.0.push(r.len() as u32);
+            for (i, v) in r {
+                part.1.push(i);
+                part.2.push(v);
+            }
+        }
+        self.slices.push(part);
+        self.rows = end;
+        ReadProgress {
+            sets,
+            people: end - start,
+        }
+    }
+
+    /// The matrix read.
+    pub fn finish(self) -> Features {
+        let nnz = self.slices.iter().map(|s| s.1.len()).sum();
+        let mut f = Features {
+            dim: 1 << self.config.bits.clamp(8, 30),
+            indptr: Vec::with_capacity(self.rows + 1),
+            indices: Vec::with_capacity(nnz),
+            values: Vec::with_capacity(nnz),
+        };
+        f.indptr.push(0);
+        for (lens, indices, values) in self.slices {
+            for len in lens {
+                let last = f.indptr[f.indptr.len() - 1];
+                f.indptr.push(last + len as usize);
+            }
+            f.indices.extend_from_slice(&indices);
+            f.values.extend_from_slice(&values);
+        }
+        f
+    }
 }
 
 /// One person's row: sorted columns, L2-normalised values.

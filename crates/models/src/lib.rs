@@ -24,6 +24,24 @@ pub mod refresh;
 pub mod rng;
 pub mod truth;
 
+/// What one call of a slice-at-a-time reader ([`features::FeatureReader`],
+/// [`behavioral::EvidenceReader`]) read: property sets caught up on first (at most the call's
+/// budget), then, once none is left behind, people.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadProgress {
+    /// Property sets read.
+    pub sets: usize,
+    /// People read.
+    pub people: usize,
+}
+
+impl ReadProgress {
+    /// Whether the call read nothing: every person and property set had been read.
+    pub fn is_done(&self) -> bool {
+        self.sets == 0 && self.people == 0
+    }
+}
+
 /// Errors of model training and scoring.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {

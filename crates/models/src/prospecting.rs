@@ -6,6 +6,7 @@
 //! publisher pages or bid requests. The audience is the eligible people (Criteo `usersType`,
 //! days since last visit) at or above a score threshold, or the top N of them.
 
+use std::ops::Range;
 use std::time::Instant;
 
 use audex_model::EventKind;
@@ -82,23 +83,42 @@ fn last_visit_day(p: &Profile, as_of: u32) -> Option<u32> {
 
 /// People who ordered on or before `as_of`.
 pub fn buyers(store: &ProfileStore, as_of: u32) -> RoaringBitmap {
-    store
-        .profiles
+    buyers_among(store, as_of, 0..store.profiles.len())
+}
+
+/// [`buyers`] among the people of `range`.
+fn buyers_among(store: &ProfileStore, as_of: u32, range: Range<usize>) -> RoaringBitmap {
+    let Some(slice) = store.profiles.get(range.clone()) else {
+        return RoaringBitmap::new();
+    };
+    slice
         .iter()
-        .enumerate()
-        .filter(|(_, p)| first_order_day(p).is_some_and(|d| d <= as_of))
-        .map(|(i, _)| i as PersonId)
+        .zip(range)
+        .filter(|(p, _)| first_order_day(p).is_some_and(|d| d <= as_of))
+        .map(|(_, i)| i as PersonId)
         .collect()
 }
 
 /// The non-buyers (as of `today`) the configuration admits.
 pub fn eligible(store: &ProfileStore, config: &ProspectingConfig, today: u32) -> RoaringBitmap {
-    store
-        .profiles
+    eligible_among(store, config, today, 0..store.profiles.len())
+}
+
+/// [`eligible`] among the people of `range`.
+fn eligible_among(
+    store: &ProfileStore,
+    config: &ProspectingConfig,
+    today: u32,
+    range: Range<usize>,
+) -> RoaringBitmap {
+    let Some(slice) = store.profiles.get(range.clone()) else {
+        return RoaringBitmap::new();
+    };
+    slice
         .iter()
-        .enumerate()
-        .filter(|(_, p)| p.events > 0 && first_order_day(p).is_none_or(|d| d > today))
-        .filter(|(_, p)| match last_visit_day(p, today) {
+        .zip(range)
+        .filter(|(p, _)| p.events > 0 && first_order_day(p).is_none_or(|d| d > today))
+        .filter(|(p, _)| match last_visit_day(p, today) {
             None => true,
             Some(_) if config.users_type == UsersType::Prospects => false,
             Some(d) => {
@@ -107,7 +127,7 @@ pub fn eligible(store: &ProfileStore, config: &ProspectingConfig, today: u32) ->
                     && config.days_since_last_visit_max.is_none_or(|m| ago <= m)
             }
         })
-        .map(|(i, _)| i as PersonId)
+        .map(|(_, i)| i as PersonId)
         .collect()
 }
 
@@ -223,7 +243,18 @@ pub struct Population {
 
 /// Reads a [`Population`] from the profiles as of `today`.
 pub fn population(store: &ProfileStore, config: &ProspectingConfig, today: u32) -> Population {
-    let eligible = eligible(store, config, today);
+    population_among(store, config, today, 0..store.profiles.len())
+}
+
+/// [`population`] among the people of `range` (ids outside it are not looked at), so a caller
+/// can read it a slice at a time under short locks and [`Population::extend`] the parts.
+pub fn population_among(
+    store: &ProfileStore,
+    config: &ProspectingConfig,
+    today: u32,
+    range: Range<usize>,
+) -> Population {
+    let eligible = eligible_among(store, config, today, range.clone());
     let visited = eligible
         .iter()
         .filter(|&p| {
@@ -234,9 +265,18 @@ pub fn population(store: &ProfileStore, config: &ProspectingConfig, today: u32) 
         })
         .collect();
     Population {
-        buyers: buyers(store, today),
+        buyers: buyers_among(store, today, range),
         eligible,
         visited,
+    }
+}
+
+impl Population {
+    /// Adds another slice's population.
+    pub fn extend(&mut self, other: Population) {
+        self.buyers |= other.buyers;
+        self.eligible |= other.eligible;
+        self.visited |= other.visited;
     }
 }
 

@@ -261,6 +261,7 @@ fn refresh_models(state: &AppState) {
                 tracing::info!(
                     advertiser = %name,
                     ms = r.ms.round(),
+                    longest_read_lock_ms = r.longest_read_lock_ms.round(),
                     lookalikes = r.lookalikes.len(),
                     prospecting = r.prospecting.is_some(),
                     audiences = r.memberships.0,
