@@ -92,13 +92,8 @@ if [[ -z "$RENDER_ONLY" ]]; then
     "$AUDEX_BIN" --data "$DATA" --taxonomy "$TAXONOMY" model report --behavioral-only \
         --truth "$TRUTH" --now "$NOW" "${EXPORT[@]}" > "$FIG.new/audex.json"
     if [[ -n "$CEILING" ]]; then
-        VENV=${VENV:-$ROOT/bench/models/.venv}
-        if ! "$VENV/bin/python" -c "import sklearn" >/dev/null 2>&1; then
-            say "python venv ($VENV)"
-            [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
-            echo '*' > "$VENV/.gitignore"
-            "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r bench/models/requirements.txt
-        fi
+        . "$ROOT/bench/models/venv.sh"
+        models_venv
         say "supervised ceiling (scikit-learn trained on half the people's truth)"
         "$VENV/bin/python" bench/models/behavioral_ceiling.py "$OUT/export" > "$FIG.new/ceiling.json"
         rm -rf "$OUT/export"

@@ -44,13 +44,8 @@ if [[ -z "$AUDEX_BIN" ]]; then
     AUDEX_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/audex
 fi
 
-VENV=${VENV:-$ROOT/bench/models/.venv}
-if ! "$VENV/bin/python" -c "import sklearn" >/dev/null 2>&1; then
-    say "python venv ($VENV)"
-    [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
-    echo '*' > "$VENV/.gitignore"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r bench/models/requirements.txt
-fi
+. "$ROOT/bench/models/venv.sh"
+models_venv
 
 say "contextual: Audex on AG News (fixed split)"
 "$AUDEX_BIN" model contextual eval --corpus "$CORPUS" --json > "$OUT/contextual.json"

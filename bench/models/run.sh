@@ -100,13 +100,8 @@ if [[ -z "$AUDEX_BIN" ]]; then
     AUDEX_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/audex
 fi
 
-VENV=${VENV:-$ROOT/bench/models/.venv}
-if ! "$VENV/bin/python" -c "import sklearn, numpy, scipy" >/dev/null 2>&1; then
-    say "python venv ($VENV)"
-    [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
-    echo '*' > "$VENV/.gitignore"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check numpy scipy scikit-learn
-fi
+. "$ROOT/bench/models/venv.sh"
+models_venv
 
 if [[ -n "$PEOPLE" ]]; then
     SIM=$OUT/sim-$PEOPLE-$SEED
