@@ -7,14 +7,17 @@
 //!   `site.content.cat`, `app.*`), mapping Content 1.0 codes, and classifies only without them.
 //! - [`linear`] holds the sparse linear model and its two trainers (naive Bayes, softmax
 //!   regression); [`eval`] measures them on a labelled corpus (tests and reports only).
-//! - [`fill_page_categories`] is the ingest hook: a `Publisher Page Viewed` event without
-//!   categories gets the classifier's.
+//! - [`trained`]: a deployment's own classifier, trained on its labelled pages and installed
+//!   in the data directory; [`Classifiers`] picks the one in use at a moment (shipped before
+//!   the first install), and its `fill_page_categories` is the ingest hook.
+//! - [`fill_page_categories`] is the ingest hook with the shipped classifier only.
 
 pub mod classifier;
 pub mod eval;
 pub mod linear;
 pub mod openrtb;
 pub mod text;
+pub mod trained;
 
 use audex_model::EventKind;
 use audex_model::event::Event;
@@ -24,9 +27,10 @@ pub use openrtb::{
     CategorySource, PageCategories, from_bid_request, normalize_cat, page_categories,
 };
 pub use text::Page;
+pub use trained::{Classifiers, LabeledPage, TrainedClassifier};
 
 /// Errors of this crate.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ContextualError {
     /// The keyword seeds do not parse or name unknown categories.
     #[error("seeds line {line}: {message}")]

@@ -16,7 +16,7 @@ pub struct Example {
 
 /// `score(c) = bias[c] + length[c]·L + Σ_f x_f·w[f][c]` where `L = Σ x_f` over known features.
 /// Naive Bayes uses `length` for its smoothing mass; softmax regression leaves it zero.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct LinearModel {
     /// Class labels, by index.
     pub classes: Vec<String>,

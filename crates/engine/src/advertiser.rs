@@ -30,6 +30,7 @@ use crate::audiences::{self, ContactList, Definitions, Memberships, SavedAudienc
 use crate::ingest::{Parsed, Rejection};
 use crate::registry::AdvertiserRecord;
 use crate::snapshot;
+use audex_contextual::Classifiers;
 
 #[cfg(test)]
 #[path = "refresh_tests.rs"]
@@ -110,6 +111,8 @@ pub struct Advertiser {
     state: RwLock<State>,
     catalog: RwLock<Catalog>,
     taxonomy: Option<std::sync::Arc<ProductTaxonomy>>,
+    /// Page classifiers of the data directory (ingest and replay classify uncategorised pages).
+    contextual: std::sync::Arc<Classifiers>,
     /// Serialises dedup → append → apply so that log order is apply order.
     ingest_lock: Mutex<()>,
     pub open_report: OpenReport,
@@ -160,6 +163,7 @@ impl Advertiser {
         dir: &Path,
         record: AdvertiserRecord,
         taxonomy: Option<std::sync::Arc<ProductTaxonomy>>,
+        contextual: std::sync::Arc<Classifiers>,
     ) -> Result<Advertiser, EngineError> {
         std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
         let (log, recovery): (EventLog, RecoveryReport) =
@@ -209,6 +213,7 @@ impl Advertiser {
             state: RwLock::new(state),
             catalog: RwLock::new(catalog),
             taxonomy,
+            contextual,
             ingest_lock: Mutex::new(()),
             open_report: report,
             defs: RwLock::new(defs),
@@ -249,7 +254,7 @@ impl Advertiser {
             for r in records {
                 match parse_event_json(&r.payload, r.received_at_ms) {
                     Ok(mut event) => {
-                        crate::ingest::enrich(&mut event);
+                        crate::ingest::enrich(&mut event, &self.contextual);
                         state.seen.insert(message_digest(&event.message_id));
                         match state.profiles.apply(&event, reference) {
                             Ok(_) => {
@@ -1129,6 +1134,11 @@ impl Advertiser {
     /// The product taxonomy in use, if one is configured.
     pub fn taxonomy(&self) -> Option<&ProductTaxonomy> {
         self.taxonomy.as_deref()
+    }
+
+    /// The data directory's page classifiers (what ingest and OpenRTB enrichment classify with).
+    pub fn contextual(&self) -> &Classifiers {
+        &self.contextual
     }
 
     /// Replaces or extends the catalog with `products` and stores it durably.

@@ -1,5 +1,6 @@
 //! Parsing and validating incoming events in parallel, before the sequential log-and-apply step.
 
+use audex_contextual::Classifiers;
 use audex_model::event::{Event, ValidationError, parse_event, split_batch};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -45,16 +46,24 @@ impl Rejection {
 }
 
 /// Validates every line in parallel; the output keeps input order.
-pub fn parse_lines(lines: &[InputLine], received_at_ms: i64) -> Vec<Result<Parsed, Rejection>> {
+pub fn parse_lines(
+    lines: &[InputLine],
+    received_at_ms: i64,
+    contextual: &Classifiers,
+) -> Vec<Result<Parsed, Rejection>> {
     lines
         .par_iter()
         .with_min_len(256)
-        .flat_map_iter(|l| parse_one(l, received_at_ms))
+        .flat_map_iter(|l| parse_one(l, received_at_ms, contextual))
         .collect()
 }
 
 /// Validates one line: a single event, or a `{"batch": [...]}` envelope of several.
-pub fn parse_one(l: &InputLine, received_at_ms: i64) -> Vec<Result<Parsed, Rejection>> {
+pub fn parse_one(
+    l: &InputLine,
+    received_at_ms: i64,
+    contextual: &Classifiers,
+) -> Vec<Result<Parsed, Rejection>> {
     let text = trim_ascii(&l.bytes);
     if text.len() > audex_model::event::MAX_EVENT_BYTES * 16 {
         return vec![Err(Rejection::new(
@@ -103,7 +112,7 @@ pub fn parse_one(l: &InputLine, received_at_ms: i64) -> Vec<Result<Parsed, Rejec
             }
             parse_event(item, received_at_ms)
                 .map(|mut event| {
-                    enrich(&mut event);
+                    enrich(&mut event, contextual);
                     event
                 })
                 .map(|event| Parsed {
@@ -118,10 +127,11 @@ pub fn parse_one(l: &InputLine, received_at_ms: i64) -> Vec<Result<Parsed, Rejec
 }
 
 /// Derived fields filled before an event is applied (on ingest and on replay, so both agree):
-/// a `Publisher Page Viewed` event without categories gets the contextual classifier's, from
-/// its URL, title and description. The stored JSON is never changed.
-pub fn enrich(event: &mut Event) {
-    audex_contextual::fill_page_categories(event);
+/// a `Publisher Page Viewed` event without categories gets those of the contextual classifier
+/// in use when it was received (a deployment's trained one, else the shipped one), from its
+/// URL, title and description. The stored JSON is never changed.
+pub fn enrich(event: &mut Event, contextual: &Classifiers) {
+    contextual.fill_page_categories(event);
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {

@@ -63,6 +63,8 @@ pub enum EngineError {
     Taxonomy { path: PathBuf, message: String },
     #[error("catalog: {0}")]
     Catalog(String),
+    #[error("contextual models: {0}")]
+    Contextual(String),
     #[error("internal lock poisoned by an earlier panic")]
     Poisoned,
     #[error("{0}")]
@@ -100,6 +102,8 @@ pub struct Engine {
     registry: Mutex<registry::Registry>,
     open: Mutex<HashMap<String, Arc<Advertiser>>>,
     taxonomy: Option<Arc<ProductTaxonomy>>,
+    /// Page classifiers: the shipped one and those trained and installed here.
+    contextual: Arc<audex_contextual::Classifiers>,
 }
 
 impl Engine {
@@ -131,12 +135,15 @@ impl Engine {
             None => None,
         };
         let registry = registry::Registry::load(dir)?;
+        let contextual = audex_contextual::Classifiers::load(dir)
+            .map_err(|e| EngineError::Contextual(e.to_string()))?;
         Ok(Engine {
             dir: dir.to_path_buf(),
             _lock: lock,
             registry: Mutex::new(registry),
             open: Mutex::new(HashMap::new()),
             taxonomy,
+            contextual: Arc::new(contextual),
         })
     }
 
@@ -210,7 +217,12 @@ impl Engine {
         }
         let dir = self.dir.join("advertisers").join(&record.id);
         let id = record.id.clone();
-        let adv = Arc::new(Advertiser::open(&dir, record, self.taxonomy.clone())?);
+        let adv = Arc::new(Advertiser::open(
+            &dir,
+            record,
+            self.taxonomy.clone(),
+            self.contextual.clone(),
+        )?);
         open.insert(id, adv.clone());
         Ok(adv)
     }

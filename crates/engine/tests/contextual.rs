@@ -69,3 +69,60 @@ fn remove_snapshots(dir: &std::path::Path) -> usize {
     }
     n
 }
+
+/// A classifier trained and installed in the data directory classifies the pages received
+/// after its install; pages received before keep the shipped classifier's categories, also
+/// when the log is replayed.
+#[test]
+fn a_trained_classifier_takes_over_from_its_install_on() {
+    use audex_contextual::{Classifiers, LabeledPage, Page, TrainedClassifier};
+    let dir = tempfile::tempdir().unwrap();
+    let sports = audex_rules::parse(r#"page_category in ("483") within 30d"#).unwrap();
+    let food = audex_rules::parse(r#"page_category in ("210") within 30d"#).unwrap();
+    let members = |adv: &Advertiser| {
+        let ids = |r| -> Vec<u32> { adv.evaluate(r, NOW).unwrap().iter().collect() };
+        (ids(&sports), ids(&food))
+    };
+    let page = |user: &str, id: &str| {
+        format!(
+            r#"{{"type":"track","event":"Publisher Page Viewed","userId":"{user}","messageId":"{id}","timestamp":"2025-11-28T10:00:00Z","properties":{{"url":"https://news.example/sports/tennis/1","title":"Federer wins in straight sets"}}}}"#
+        )
+    };
+    {
+        let engine = Engine::open(dir.path(), EngineOptions::default()).unwrap();
+        let adv = engine.advertiser("default").unwrap();
+        import(&adv, &[&page("a", "1")]);
+        assert_eq!(members(&adv), (vec![0], vec![]));
+    }
+    // A deployment whose corpus files these pages under Food & Drink (210), against Birds.
+    let mut corpus = Vec::new();
+    for k in 0..10 {
+        let labeled = |title: String, category: &str| LabeledPage {
+            page: Page {
+                title,
+                ..Page::default()
+            },
+            category: category.into(),
+        };
+        corpus.push(labeled(format!("Federer wins in straight sets {k}"), "210"));
+        corpus.push(labeled(format!("Budgie cage and perch {k}"), "423"));
+    }
+    let model = TrainedClassifier::train(&corpus).unwrap();
+    let (_, installed) = Classifiers::install(dir.path(), model, audex_engine::now_ms()).unwrap();
+    while audex_engine::now_ms() <= installed.installed_ms {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    {
+        let engine = Engine::open(dir.path(), EngineOptions::default()).unwrap();
+        let adv = engine.advertiser("default").unwrap();
+        // Received before the install: still Sports after reopening.
+        assert_eq!(members(&adv), (vec![0], vec![]));
+        import(&adv, &[&page("b", "2")]);
+        assert_eq!(members(&adv), (vec![0], vec![1]));
+    }
+    // Replaying the whole log classifies each page with the model of its time again.
+    assert!(remove_snapshots(dir.path()) <= 1);
+    let engine = Engine::open(dir.path(), EngineOptions::default()).unwrap();
+    let adv = engine.advertiser("default").unwrap();
+    assert_eq!(members(&adv), (vec![0], vec![1]));
+}

@@ -203,6 +203,7 @@ async fn ingest(
             bytes: body,
         },
         received,
+        adv.contextual(),
     ) {
         match r {
             Ok(p) => events.push(p),
