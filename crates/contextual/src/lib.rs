@@ -24,7 +24,8 @@ use audex_model::event::Event;
 
 pub use classifier::{ContentClassifier, Scored};
 pub use openrtb::{
-    CategorySource, PageCategories, from_bid_request, normalize_cat, page_categories,
+    CategorySource, PageCategories, from_bid_request, from_bid_request_with, normalize_cat,
+    page_categories, page_categories_with,
 };
 pub use text::Page;
 pub use trained::{Classifiers, LabeledPage, TrainedClassifier};

@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::classifier::ContentClassifier;
+use crate::classifier::{ContentClassifier, Scored};
 use crate::text::Page;
 
 /// Content 1.0 code → Content 3.1 id (derived from IAB Tech Lab's 1.0→2.0 mapping, CC BY 3.0).
@@ -86,6 +86,30 @@ pub fn page_categories(
     site_cattax: Option<u32>,
     page: &Page,
 ) -> PageCategories {
+    page_categories_with(
+        content_cat,
+        content_cattax,
+        site_cat,
+        site_cattax,
+        page,
+        |p| {
+            ContentClassifier::shipped()
+                .map(|c| c.classify(p))
+                .unwrap_or_default()
+        },
+    )
+}
+
+/// [`page_categories`] with another classifier (a deployment's trained one, see
+/// [`crate::Classifiers`]).
+pub fn page_categories_with(
+    content_cat: &[String],
+    content_cattax: Option<u32>,
+    site_cat: &[String],
+    site_cattax: Option<u32>,
+    page: &Page,
+    classify: impl FnOnce(&Page) -> Vec<Scored>,
+) -> PageCategories {
     let content = normalize_cat(content_cat, content_cattax);
     if !content.is_empty() {
         return PageCategories {
@@ -100,9 +124,7 @@ pub fn page_categories(
             source: CategorySource::Site,
         };
     }
-    let ids: Vec<String> = ContentClassifier::shipped()
-        .map(|c| c.classify(page).into_iter().map(|s| s.id).collect())
-        .unwrap_or_default();
+    let ids: Vec<String> = classify(page).into_iter().map(|s| s.id).collect();
     let source = if ids.is_empty() {
         CategorySource::None
     } else {
@@ -135,6 +157,19 @@ fn cattax(v: Option<&Value>) -> Option<u32> {
 /// `content.title`, `content.keywords`, `site.keywords`, `site.name`/`app.name`.
 /// OpenRTB's default `cattax` (1) applies when `cattax` is absent but codes look like 1.0's.
 pub fn from_bid_request(request: &Value) -> PageCategories {
+    from_bid_request_with(request, |p| {
+        ContentClassifier::shipped()
+            .map(|c| c.classify(p))
+            .unwrap_or_default()
+    })
+}
+
+/// [`from_bid_request`] with another classifier (a deployment's trained one, see
+/// [`crate::Classifiers`]).
+pub fn from_bid_request_with(
+    request: &Value,
+    classify: impl FnOnce(&Page) -> Vec<Scored>,
+) -> PageCategories {
     let src = request
         .get("site")
         .or_else(|| request.get("app"))
@@ -158,12 +193,13 @@ pub fn from_bid_request(request: &Value) -> PageCategories {
         title: s(content, "title"),
         text,
     };
-    page_categories(
+    page_categories_with(
         &strings(content.get("cat")),
         cattax(content.get("cattax")),
         &strings(src.get("cat")),
         cattax(src.get("cattax")),
         &page,
+        classify,
     )
 }
 

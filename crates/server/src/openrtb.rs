@@ -12,14 +12,22 @@
 //!   ids, together with the IAB ids of the behavioral tags inferred for the person (`audex model
 //!   behavioral`; a tag a rule defines under the same name is not the inferred one and maps to
 //!   none). Earlier `user.data[]` objects named `audex` are replaced (enriching twice is a no-op).
+//! - **Contextual audiences on this page** ("media category + audience"): a saved `contextual`
+//!   audience is added when the request's own page falls under its categories — `content.cat`,
+//!   else `site.cat`/`app.cat` (Content 1.0 codes mapped to 3.1), else the page classified with
+//!   the advertiser's classifier in use (`audex model contextual train`, else the shipped one)
+//!   — and the viewer is in its audience filter, if it has one. A person Audex does not know
+//!   gets only those without a filter. (Membership earned by reading such pages before is
+//!   among the person's audiences already.)
 //! - **Recommended products** (DESIGN "Serving"): the first Audex object's `ext.recommendations`
 //!   holds up to `?recommendations=N` products (default 5, 0 for none) from the advertiser's
 //!   retargeting recommender (`product_id`, `title`, `brand`, `price`, `currency`, `category`,
 //!   `score`, `reasons`), when it has any for the person. A recommender failure leaves them out
 //!   rather than failing the bid.
 //! - **Everything else is unchanged:** the request is handled as a JSON value, so unknown fields
-//!   pass through; a request with no known person (or one in no audience and with nothing to
-//!   recommend) is answered with the exact bytes it came with. Keys of an enriched request may
+//!   pass through; a request with no known person and no contextual audience on its page (or a
+//!   person in no audience and with nothing to recommend) is answered with the exact bytes it
+//!   came with. Keys of an enriched request may
 //!   come back in another order (JSON objects are unordered; `serde_json` here keeps no order).
 //! - **Not recorded:** the request's page categories (`site.cat`, `app.cat`) are not written to
 //!   the event log: this is a read path on the bidding hot path, and the publisher view enters
@@ -32,9 +40,9 @@ use std::sync::{Arc, OnceLock};
 use audex_engine::audiences::SavedAudience;
 use audex_engine::{Advertiser, EngineError};
 use audex_model::event::Gender;
-use audex_model::taxonomy::AudienceTaxonomy;
+use audex_model::taxonomy::{AudienceTaxonomy, ContentTaxonomy};
 use audex_profile::PersonId;
-use audex_rules::{Predicate, Rule};
+use audex_rules::{AudienceKind, Predicate, Rule};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -140,6 +148,12 @@ pub async fn bid_request(
         }
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
+    let mut segments = segments;
+    for a in in_context(&adv, &request, &segments)? {
+        if !segments.iter().any(|s| s.id == a.id) {
+            segments.push(a);
+        }
+    }
     let field = matched.map_or("none", |m| m.0);
     if segments.is_empty() && products.is_empty() && inferred.is_empty() {
         return Ok(json_response(bytes.to_vec(), field));
@@ -147,6 +161,58 @@ pub async fn bid_request(
     enrich(&mut request, &segments, products, &inferred);
     let out = serde_json::to_vec(&request).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(json_response(out, field))
+}
+
+/// Saved `contextual` audiences the request's own page puts the viewer in ("media category +
+/// audience"): the page's categories — `content.cat`, else `site.cat`/`app.cat`, else the page
+/// classified with the advertiser's classifier in use now — fall under one of the audience's,
+/// and the viewer belongs to its audience filter when it has one (a person Audex does not know
+/// belongs to none). `member_of` are the viewer's audiences; membership earned by reading such
+/// pages before is among them already.
+fn in_context(
+    adv: &Advertiser,
+    request: &Value,
+    member_of: &[SavedAudience],
+) -> Result<Vec<SavedAudience>, ApiError> {
+    let defs = adv.definitions()?;
+    let contextual: Vec<&SavedAudience> = defs
+        .audiences
+        .iter()
+        .filter(|a| matches!(a.definition.kind, AudienceKind::Contextual { .. }))
+        .collect();
+    if contextual.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = audex_engine::now_ms();
+    let page =
+        audex_contextual::from_bid_request_with(request, |p| adv.contextual().classify_at(now, p));
+    let taxonomy = ContentTaxonomy::iab_3_1();
+    let mut out = Vec::new();
+    for a in contextual {
+        let AudienceKind::Contextual {
+            page_categories,
+            audience,
+            ..
+        } = &a.definition.kind
+        else {
+            continue;
+        };
+        let on_page = page.ids.iter().any(|id| {
+            page_categories
+                .iter()
+                .any(|c| taxonomy.is_descendant(id, c))
+        });
+        let viewer_in_filter = match audience {
+            None => true,
+            Some(f) => defs
+                .audience(f)
+                .is_some_and(|fa| member_of.iter().any(|m| m.id == fa.id)),
+        };
+        if on_page && viewer_in_filter {
+            out.push(a.clone());
+        }
+    }
+    Ok(out)
 }
 
 fn json_response(body: Vec<u8>, matched: &'static str) -> Response {

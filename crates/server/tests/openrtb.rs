@@ -4,6 +4,7 @@
 //! objects and nothing else changes; an unknown person gets the request back byte for byte;
 //! malformed requests get a 400 naming the field. After behavioral inference on a small
 //! simulated shop, a tagged person's request carries the tags' IAB Audience Taxonomy ids.
+//! Contextual audiences match the request's own page ("media category + audience").
 
 mod common;
 
@@ -675,4 +676,141 @@ async fn bid_url(
         .unwrap_or("")
         .to_string();
     (status, matched, r.bytes().await.unwrap().to_vec())
+}
+
+/// "Media category + audience" at bid time: a saved `contextual` audience matches when the
+/// request's own page falls under its categories (`content.cat`, else `site.cat` — Content
+/// 1.0 codes mapped —, else the page classified) and the viewer is in its audience filter, if
+/// any; a person Audex does not know matches only the audiences without a filter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contextual_audiences_match_the_requests_own_page() {
+    let s = start().await;
+    let http = reqwest::Client::new();
+    let ta = token(&s, &s.a).await;
+    // b is a buyer, c is known but no buyer; neither has read a page.
+    let r = http
+        .post(format!("{}/v1/batch", s.base))
+        .basic_auth(&s.a.write_key, Some(""))
+        .json(&json!({"batch": [
+            {"type": "track", "event": "Order Completed", "userId": "b", "messageId": "c-1",
+             "properties": {"order_id": "o1", "total": 30}},
+            {"type": "track", "event": "Product Viewed", "userId": "c", "messageId": "c-2",
+             "properties": {"product_id": "p1"}},
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let url = format!("{}/v1/audiences", s.base);
+    let id = |body: Value| {
+        let (http, url, ta) = (http.clone(), url.clone(), ta.clone());
+        async move {
+            post_json(&http, &url, &ta, &body).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    id(json!({"name": "buyers", "rule": "order_completed within 30d"})).await;
+    let sports =
+        id(json!({"name": "sports pages", "kind": {"contextual": {"pageCategories": ["483"]}}}))
+            .await;
+    let sports_buyers = id(json!({"name": "sports pages + buyers",
+        "kind": {"contextual": {"pageCategories": ["483"], "audience": "buyers"}}}))
+    .await;
+    let pets =
+        id(json!({"name": "pet pages", "kind": {"contextual": {"pageCategories": ["422"]}}})).await;
+
+    let segments = |user: &str, site: Value| {
+        let body = json!({"id": "r", "imp": [{"id": "1"}], "user": {"id": user}, "site": site});
+        let (http, url, ta) = (
+            http.clone(),
+            format!("{}/v1/openrtb/bid-request", s.base),
+            ta.clone(),
+        );
+        async move {
+            let r = http
+                .post(url)
+                .bearer_auth(ta)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            let v: Value = r.json().await.unwrap();
+            let (_, ours) = split_audex(v);
+            let mut ids: Vec<String> = ours
+                .first()
+                .and_then(|o| o["segment"].as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x["id"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            ids.sort();
+            ids
+        }
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    // Tennis (539, under Sports 483) in content.cat, Content Taxonomy 3.x (cattax 7).
+    let tennis = json!({"content": {"cat": ["539"], "cattax": 7}});
+    let buyers_id = {
+        let all = audiences_by_name(&s, &ta).await;
+        all["buyers"].clone()
+    };
+    assert_eq!(
+        segments("b", tennis.clone()).await,
+        sorted(vec![
+            buyers_id.clone(),
+            sports.clone(),
+            sports_buyers.clone()
+        ])
+    );
+    assert_eq!(segments("c", tennis.clone()).await, vec![sports.clone()]);
+    assert_eq!(segments("nobody", tennis).await, vec![sports.clone()]);
+    // Content 1.0 code in site.cat (IAB17 Sports, OpenRTB's default cattax).
+    assert_eq!(
+        segments("c", json!({"cat": ["IAB17"]})).await,
+        vec![sports.clone()]
+    );
+    // No categories: the page is classified (a pets page).
+    assert_eq!(
+        segments("c", json!({"page": "https://news.example/pets/cats/1", "content": {"title": "How to care for your cat and dog"}})).await,
+        vec![pets]
+    );
+    // Another topic: no contextual audience; the buyer keeps their own.
+    assert_eq!(
+        segments("b", json!({"content": {"cat": ["596"], "cattax": 7}})).await,
+        vec![buyers_id]
+    );
+}
+
+/// The advertiser's saved audiences, name → id.
+async fn audiences_by_name(s: &Server, token: &str) -> std::collections::HashMap<String, String> {
+    let v: Value = reqwest::Client::new()
+        .get(format!("{}/v1/audiences", s.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = v["audiences"]
+        .as_array()
+        .or(v.as_array())
+        .cloned()
+        .unwrap_or_default();
+    list.iter()
+        .filter_map(|a| {
+            Some((
+                a["name"].as_str()?.to_string(),
+                a["id"].as_str()?.to_string(),
+            ))
+        })
+        .collect()
 }
