@@ -104,10 +104,11 @@ Classes map to Content 3.1 tier-1 ids ({classes}; 3.1 has no "News" tier-1).
 - Simulated publisher pages ({simp["pages"]} pages of the sim below, categories hidden, URL and
   title only): tier-1 accuracy {pct(simp["tier1_accuracy"])}, labelled category found {pct(simp["exact_category_found"])}
   (the simulator's titles contain the category name, so this checks plumbing, not quality).
-- Use: `audex model contextual classify --url … --title …`; OpenRTB: `audex_contextual::from_bid_request`
-  prefers `content.cat`, then `site.cat` (Content 1.0 codes mapped to 3.1), then classifies; a
-  `Publisher Page Viewed` event without categories is classified at ingest, so the
-  `page_category in (…)` rule predicate sees it.
+- Use: `audex model contextual classify --url … --title …`; a `Publisher Page Viewed` event
+  without categories is classified at ingest, so the `page_category in (…)` rule predicate sees
+  it; at bid time (`POST /v1/openrtb/bid-request`) a `contextual` audience is added when the
+  request's own page falls under its categories — `content.cat`, then `site.cat` (Content 1.0
+  codes mapped to 3.1), then the page classified — and the viewer is in its audience filter.
 """
 abl = "\n".join(f'| {a["variant"]} | {pct(a["hit_rate"])} |' for a in rec["ablations"])
 recommend = f"""## Recommendations (retargeting)
