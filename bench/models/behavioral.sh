@@ -48,6 +48,7 @@ TAXONOMY=${AUDEX_TAXONOMY:-$SHARED/google-product-taxonomy/taxonomy-with-ids.en-
 OUT=$ROOT/bench/out/models-behavioral
 FIG=$OUT/figures
 mkdir -p "$OUT"
+. "$ROOT/bench/models/common.sh"
 say() { printf '== %s\n' "$*" >&2; }
 
 if [[ -z "$RENDER_ONLY" ]]; then
@@ -66,21 +67,7 @@ if [[ -z "$RENDER_ONLY" ]]; then
         SIM=$OUT/sim-$PEOPLE-$SEED
         DATA=$OUT/data-$PEOPLE-$SEED
         TRUTH=$SIM/truth.ndjson
-        if [[ ! -f "$DATA/.imported" || ! -f "$TRUTH" ]]; then
-            say "sim: $PEOPLE people, seed $SEED"
-            "$AUDEX_BIN" sim --people "$PEOPLE" --seed "$SEED" --out "$SIM" --taxonomy "$TAXONOMY" >&2
-            say "import into $DATA"
-            rm -rf "$DATA"
-            "$AUDEX_BIN" --data "$DATA" --taxonomy "$TAXONOMY" catalog import "$SIM/catalog.tsv" >&2
-            "$AUDEX_BIN" --data "$DATA" --taxonomy "$TAXONOMY" import "$SIM/events.ndjson" >&2
-            "$AUDEX_BIN" --data "$DATA" snapshot >&2
-            # Tags are inferred as of the last simulated event.
-            python3 -c "import json,sys; print(max(json.loads(l)['timestamp'] for l in open(sys.argv[1])))" \
-                "$SIM/events.ndjson" > "$DATA/.now"
-            touch "$DATA/.imported"
-        fi
-        # The events are only needed to import: free the disk.
-        rm -f "$SIM/events.ndjson"
+        sim_import "$AUDEX_BIN" "$TAXONOMY" "$PEOPLE" "$SEED" "$SIM" "$DATA"
         NOW=${NOW_ARG:-$(cat "$DATA/.now")}
         SCALE="simulated (seed $SEED) and imported by the script"
     fi
@@ -92,7 +79,6 @@ if [[ -z "$RENDER_ONLY" ]]; then
     "$AUDEX_BIN" --data "$DATA" --taxonomy "$TAXONOMY" model report --behavioral-only \
         --truth "$TRUTH" --now "$NOW" "${EXPORT[@]}" > "$FIG.new/audex.json"
     if [[ -n "$CEILING" ]]; then
-        . "$ROOT/bench/models/venv.sh"
         models_venv
         say "supervised ceiling (scikit-learn trained on half the people's truth)"
         "$VENV/bin/python" bench/models/behavioral_ceiling.py "$OUT/export" > "$FIG.new/ceiling.json"

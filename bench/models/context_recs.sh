@@ -44,7 +44,7 @@ if [[ -z "$AUDEX_BIN" ]]; then
     AUDEX_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/audex
 fi
 
-. "$ROOT/bench/models/venv.sh"
+. "$ROOT/bench/models/common.sh"
 models_venv
 
 say "contextual: Audex on AG News (fixed split)"

@@ -100,30 +100,13 @@ if [[ -z "$AUDEX_BIN" ]]; then
     AUDEX_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/audex
 fi
 
-. "$ROOT/bench/models/venv.sh"
+. "$ROOT/bench/models/common.sh"
 models_venv
 
 if [[ -n "$PEOPLE" ]]; then
     SIM=$OUT/sim-$PEOPLE-$SEED
     DATA=$OUT/data-$PEOPLE-$SEED
-    if [[ ! -f "$DATA/.imported" || ! -f "$SIM/truth.ndjson" ]]; then
-        say "sim: $PEOPLE people, seed $SEED"
-        "$AUDEX_BIN" sim --people "$PEOPLE" --seed "$SEED" --out "$SIM" --taxonomy "$TAXONOMY" >&2
-        say "import into $DATA"
-        rm -rf "$DATA"
-        "$AUDEX_BIN" --data "$DATA" --taxonomy "$TAXONOMY" catalog import "$SIM/catalog.tsv" >&2
-        "$AUDEX_BIN" --data "$DATA" --taxonomy "$TAXONOMY" import "$SIM/events.ndjson" >&2
-        "$AUDEX_BIN" --data "$DATA" snapshot >&2
-        touch "$DATA/.imported"
-    fi
-    # Recency is measured from the last simulated event (kept beside the data, so a re-run
-    # after the large event file was deleted uses the same time).
-    if [[ ! -s "$DATA/.now" ]]; then
-        python3 -c "import json,sys; print(max(json.loads(l)['timestamp'] for l in open(sys.argv[1])))" \
-            "$SIM/events.ndjson" > "$DATA/.now"
-    fi
-    # The events are only needed to import: free the disk.
-    rm -f "$SIM/events.ndjson"
+    sim_import "$AUDEX_BIN" "$TAXONOMY" "$PEOPLE" "$SEED" "$SIM" "$DATA"
     measure "$DATA" "$SIM/truth.ndjson" "$(cat "$DATA/.now")" "$OUT/figures/$PEOPLE"
 fi
 

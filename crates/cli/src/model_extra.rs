@@ -235,8 +235,8 @@ fn contextual_train(cli: &Cli, corpus: &Path, dry_run: bool, json: bool) -> Resu
         (a, b)
     };
     let t = Instant::now();
-    let owned: Vec<LabeledPage> = train.iter().map(|p| (*p).clone()).collect();
-    let held = TrainedClassifier::train(&owned).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let held =
+        TrainedClassifier::train(train.iter().copied()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let train_ms = t.elapsed().as_secs_f64() * 1e3;
     pb.set_message("measuring on the held-out pages");
     let trained_acc = path_accuracy(&test, |p| held.classify(p));

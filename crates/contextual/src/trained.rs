@@ -91,7 +91,10 @@ pub struct TrainedClassifier {
 
 impl TrainedClassifier {
     /// Trains naive Bayes on `pages` (at least two distinct categories).
-    pub fn train(pages: &[LabeledPage]) -> Result<TrainedClassifier, ContextualError> {
+    pub fn train<'a>(
+        pages: impl IntoIterator<Item = &'a LabeledPage>,
+    ) -> Result<TrainedClassifier, ContextualError> {
+        let pages: Vec<&LabeledPage> = pages.into_iter().collect();
         let mut classes: Vec<String> = pages.iter().map(|p| p.category.clone()).collect();
         classes.sort();
         classes.dedup();
@@ -162,29 +165,38 @@ pub fn models_dir(data: &Path) -> PathBuf {
     data.join("contextual")
 }
 
+/// The installed model files under `data` (`model-<installed_ms>.json`), oldest first.
+fn model_files(data: &Path) -> Result<Vec<(i64, PathBuf)>, ContextualError> {
+    let dir = models_dir(data);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(ContextualError::Io(format!("{}: {e}", dir.display()))),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|e| ContextualError::Io(format!("{}: {e}", dir.display())))?
+            .path();
+        let installed = path.file_name().and_then(|n| n.to_str()).and_then(|n| {
+            n.strip_prefix("model-")?
+                .strip_suffix(".json")?
+                .parse()
+                .ok()
+        });
+        if let Some(ms) = installed {
+            out.push((ms, path));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 impl Classifiers {
     /// Loads every model installed under `data` (none: only the shipped classifier).
     pub fn load(data: &Path) -> Result<Classifiers, ContextualError> {
-        let dir = models_dir(data);
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Classifiers::default());
-            }
-            Err(e) => return Err(ContextualError::Io(format!("{}: {e}", dir.display()))),
-        };
         let mut trained = Vec::new();
-        for entry in entries {
-            let path = entry
-                .map_err(|e| ContextualError::Io(format!("{}: {e}", dir.display())))?
-                .path();
-            let is_model = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("model-") && n.ends_with(".json"));
-            if !is_model {
-                continue;
-            }
+        for (_, path) in model_files(data)? {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| ContextualError::Io(format!("{}: {e}", path.display())))?;
             let model: TrainedClassifier = serde_json::from_str(&text)
@@ -202,11 +214,7 @@ impl Classifiers {
         mut model: TrainedClassifier,
         now_ms: i64,
     ) -> Result<(PathBuf, TrainedClassifier), ContextualError> {
-        let installed = Classifiers::load(data)?;
-        let after = installed
-            .trained
-            .last()
-            .map_or(i64::MIN, |m| m.installed_ms);
+        let after = model_files(data)?.last().map_or(i64::MIN, |(ms, _)| *ms);
         model.installed_ms = now_ms.max(after.saturating_add(1));
         let dir = models_dir(data);
         let io = |e: std::io::Error| ContextualError::Io(format!("{}: {e}", dir.display()));
