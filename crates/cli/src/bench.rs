@@ -207,7 +207,7 @@ fn probe_latency(adv: &audex_engine::Advertiser) -> Result<serde_json::Value> {
                 bytes: line.to_string().into_bytes(),
             },
             audex_engine::now_ms(),
-            adv.contextual(),
+            adv.enrichment(),
         )
         .into_iter()
         .filter_map(Result::ok)

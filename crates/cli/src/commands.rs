@@ -229,6 +229,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::List { command } => crate::audience::list(&cli, command),
         Command::Tag { command } => crate::audience::tag(&cli, command),
         Command::Model { command } => crate::model::run(&cli, command),
+        Command::Geoip { command } => crate::geoip::run(&cli, command),
         Command::Bench { command } => crate::bench::bench(&cli, command),
         Command::Serve(args) => crate::serve::serve(&cli, args),
         Command::Stats(args) => stats(&cli, &args.adv.advertiser, args.json),
@@ -629,11 +630,15 @@ fn render_profile(
     if !v["location"].is_null() {
         let _ = writeln!(
             s,
-            "location    {}, {} ({})",
+            "location    {}, {} ({}, from the {})",
             v["location"]["lat"],
             v["location"]["lon"],
-            str_of(&v["location"]["at"])
+            str_of(&v["location"]["at"]),
+            str_of(&v["location"]["source"])
         );
+    }
+    if let Some(c) = v["country"].as_str() {
+        let _ = writeln!(s, "country     {c}");
     }
     for a in v["ads"].as_array().into_iter().flatten() {
         let _ = writeln!(

@@ -3,6 +3,7 @@
 mod audience;
 mod bench;
 mod commands;
+mod geoip;
 mod model;
 mod model_extra;
 mod serve;
@@ -94,6 +95,11 @@ pub enum Command {
     Model {
         #[command(subcommand)]
         command: model::ModelCommand,
+    },
+    /// IP geolocation: install and inspect MaxMind DB files.
+    Geoip {
+        #[command(subcommand)]
+        command: geoip::GeoipCommand,
     },
 }
 

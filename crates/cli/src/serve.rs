@@ -29,6 +29,11 @@ pub struct ServeArgs {
     /// `audex model refresh` does): `90s`, `30m`, `24h`, `7d`; `0` never.
     #[arg(long, env = "AUDEX_MODEL_REFRESH", default_value = "24h", value_parser = parse_period)]
     pub model_refresh: Duration,
+    /// Behind a reverse proxy: take the collector's client address (the `context.ip` given to
+    /// events that carry none, for IP geolocation) from the first `X-Forwarded-For` entry
+    /// instead of the TCP peer. Only when the proxy sets that header, since clients can too.
+    #[arg(long)]
+    pub trust_forwarded_for: bool,
 }
 
 /// A period: a whole number with a unit (`s`, `m`, `h`, `d`; seconds without one).
@@ -156,6 +161,7 @@ pub fn serve(cli: &Cli, args: &ServeArgs) -> Result<i32> {
         };
         let options = audex_server::ServeOptions {
             model_refresh_every: (!args.model_refresh.is_zero()).then_some(args.model_refresh),
+            trust_forwarded_for: args.trust_forwarded_for,
             ..audex_server::ServeOptions::default()
         };
         let refresh = match options.model_refresh_every {

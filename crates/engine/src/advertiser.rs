@@ -27,7 +27,7 @@ use roaring::RoaringBitmap;
 
 use crate::EngineError;
 use crate::audiences::{self, ContactList, Definitions, Memberships, SavedAudience};
-use crate::ingest::{Parsed, Rejection};
+use crate::ingest::{Enrichment, Parsed, Rejection};
 use crate::registry::AdvertiserRecord;
 use crate::snapshot;
 use audex_contextual::Classifiers;
@@ -111,8 +111,9 @@ pub struct Advertiser {
     state: RwLock<State>,
     catalog: RwLock<Catalog>,
     taxonomy: Option<std::sync::Arc<ProductTaxonomy>>,
-    /// Page classifiers of the data directory (ingest and replay classify uncategorised pages).
-    contextual: std::sync::Arc<Classifiers>,
+    /// Page classifiers and GeoIP databases of the data directory (ingest and replay derive
+    /// missing page categories and locations with them).
+    enrichment: std::sync::Arc<Enrichment>,
     /// Serialises dedup → append → apply so that log order is apply order.
     ingest_lock: Mutex<()>,
     pub open_report: OpenReport,
@@ -163,7 +164,7 @@ impl Advertiser {
         dir: &Path,
         record: AdvertiserRecord,
         taxonomy: Option<std::sync::Arc<ProductTaxonomy>>,
-        contextual: std::sync::Arc<Classifiers>,
+        enrichment: std::sync::Arc<Enrichment>,
     ) -> Result<Advertiser, EngineError> {
         std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
         let (log, recovery): (EventLog, RecoveryReport) =
@@ -213,7 +214,7 @@ impl Advertiser {
             state: RwLock::new(state),
             catalog: RwLock::new(catalog),
             taxonomy,
-            contextual,
+            enrichment,
             ingest_lock: Mutex::new(()),
             open_report: report,
             defs: RwLock::new(defs),
@@ -254,7 +255,7 @@ impl Advertiser {
             for r in records {
                 match parse_event_json(&r.payload, r.received_at_ms) {
                     Ok(mut event) => {
-                        crate::ingest::enrich(&mut event, &self.contextual);
+                        crate::ingest::enrich(&mut event, &self.enrichment);
                         state.seen.insert(message_digest(&event.message_id));
                         match state.profiles.apply(&event, reference) {
                             Ok(_) => {
@@ -1138,7 +1139,12 @@ impl Advertiser {
 
     /// The data directory's page classifiers (what ingest and OpenRTB enrichment classify with).
     pub fn contextual(&self) -> &Classifiers {
-        &self.contextual
+        &self.enrichment.contextual
+    }
+
+    /// The page classifiers and GeoIP databases events are enriched with.
+    pub fn enrichment(&self) -> &Enrichment {
+        &self.enrichment
     }
 
     /// Replaces or extends the catalog with `products` and stores it durably.

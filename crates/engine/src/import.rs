@@ -273,14 +273,14 @@ pub fn import_reader(
         bytes: 0,
     };
     let mut current = chunks.next_chunk()?;
-    let mut parsed = parse_lines(&current, received(), adv.contextual());
+    let mut parsed = parse_lines(&current, received(), adv.enrichment());
     while !current.is_empty() {
         let lines_in_chunk = current.len() as u64;
         // Read and validate the next chunk while this one is stored and applied.
         let (next, stored) = rayon::join(
             || -> Result<_, EngineError> {
                 let next = chunks.next_chunk()?;
-                let p = parse_lines(&next, received(), adv.contextual());
+                let p = parse_lines(&next, received(), adv.enrichment());
                 Ok((next, p))
             },
             || store_chunk(adv, std::mem::take(&mut parsed)),

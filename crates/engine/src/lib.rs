@@ -63,6 +63,8 @@ pub enum EngineError {
     Taxonomy { path: PathBuf, message: String },
     #[error("catalog: {0}")]
     Catalog(String),
+    #[error("GeoIP databases: {0}")]
+    GeoIp(String),
     #[error("contextual models: {0}")]
     Contextual(String),
     #[error("internal lock poisoned by an earlier panic")]
@@ -103,7 +105,9 @@ pub struct Engine {
     open: Mutex<HashMap<String, Arc<Advertiser>>>,
     taxonomy: Option<Arc<ProductTaxonomy>>,
     /// Page classifiers: the shipped one and those trained and installed here.
-    contextual: Arc<audex_contextual::Classifiers>,
+    /// Page classifiers (the shipped one and those trained and installed here) and GeoIP
+    /// databases installed here.
+    enrichment: Arc<ingest::Enrichment>,
 }
 
 impl Engine {
@@ -137,13 +141,17 @@ impl Engine {
         let registry = registry::Registry::load(dir)?;
         let contextual = audex_contextual::Classifiers::load(dir)
             .map_err(|e| EngineError::Contextual(e.to_string()))?;
+        let geoip = audex_geoip::GeoIp::load(dir).map_err(|e| EngineError::GeoIp(e.to_string()))?;
         Ok(Engine {
             dir: dir.to_path_buf(),
             _lock: lock,
             registry: Mutex::new(registry),
             open: Mutex::new(HashMap::new()),
             taxonomy,
-            contextual: Arc::new(contextual),
+            enrichment: Arc::new(ingest::Enrichment {
+                contextual: Arc::new(contextual),
+                geoip: Arc::new(geoip),
+            }),
         })
     }
 
@@ -221,7 +229,7 @@ impl Engine {
             &dir,
             record,
             self.taxonomy.clone(),
-            self.contextual.clone(),
+            self.enrichment.clone(),
         )?);
         open.insert(id, adv.clone());
         Ok(adv)

@@ -63,7 +63,7 @@ fn send(adv: &Advertiser, lines: &[String]) {
             line: i as u64 + 1,
             bytes: l.clone().into_bytes(),
         };
-        for p in parse_one(&input, crate::now_ms(), adv.contextual()) {
+        for p in parse_one(&input, crate::now_ms(), adv.enrichment()) {
             parsed.push(p.expect("test event validates"));
         }
     }

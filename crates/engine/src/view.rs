@@ -170,7 +170,12 @@ pub fn profile_json(store: &ProfileStore, person: PersonId, now_ms: i64) -> Opti
             "age": p.demo.age_on(today),
             "income": income_name(p.demo.income),
         },
-        "location": p.location.map(|l| json!({"lat": l.lat, "lon": l.lon, "at": iso_ms(l.ms)})),
+        "location": p.location.map(|l| json!({
+            "lat": (f64::from(l.lat) * 1e5).round() / 1e5,
+            "lon": (f64::from(l.lon) * 1e5).round() / 1e5,
+            "at": iso_ms(l.ms),
+            "source": if l.from_ip { "ip" } else { "device" }})),
+        "country": p.country.and_then(|(c, _)| std::str::from_utf8(&c).ok().map(str::to_owned)),
         "ads": p.ads.iter().map(|a| json!({
             "campaign_id": value_name(a.campaign), "impressions": a.impressions, "clicks": a.clicks,
             "cost": (a.cost * 10000.0).round() / 10000.0,

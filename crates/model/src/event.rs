@@ -248,6 +248,9 @@ pub struct Event {
     /// IAB Content Taxonomy ids of a publisher page (`properties.categories`, `properties.cat`).
     pub page_categories: Vec<String>,
     pub location: Option<(f64, f64)>,
+    /// Whether `location` was derived from `ip` (a GeoIP database) rather than given by the
+    /// device.
+    pub location_from_ip: bool,
     /// ISO 3166-1 alpha-2 country (upper case) from `context.location.country` or
     /// `traits.address.country`, when given as a two-letter code.
     pub country: Option<[u8; 2]>,
@@ -515,6 +518,7 @@ pub fn parse_event(value: Value, received_at_ms: i64) -> Result<Event, Validatio
         ad,
         page_categories,
         location,
+        location_from_ip: false,
         country,
         ip,
         demographics,

@@ -277,15 +277,15 @@ impl ProfileStore {
                 }
             }
         }
-        if let Some((lat, lon)) = event.location
-            && profile.location.is_none_or(|l| l.ms <= event.timestamp_ms)
-        {
-            {
-                profile.location = Some(Location {
-                    lat: lat as f32,
-                    lon: lon as f32,
-                    ms: event.timestamp_ms,
-                });
+        if let Some((lat, lon)) = event.location {
+            let new = Location {
+                lat: lat as f32,
+                lon: lon as f32,
+                ms: event.timestamp_ms,
+                from_ip: event.location_from_ip,
+            };
+            if profile.location.is_none_or(|l| l.replaced_by(&new)) {
+                profile.location = Some(new);
             }
         }
         if let Some(code) = event.country

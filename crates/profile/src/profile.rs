@@ -41,6 +41,21 @@ pub struct Location {
     pub lat: f32,
     pub lon: f32,
     pub ms: i64,
+    /// Derived from the IP address (city-level at best) rather than given by the device.
+    pub from_ip: bool,
+}
+
+/// How long a device-given location outranks newer IP-derived ones (a phone's GPS fix says more
+/// about where someone is than the city of the network their laptop used since).
+pub const DEVICE_LOCATION_PRIORITY_MS: i64 = 30 * 86_400_000;
+
+impl Location {
+    /// Whether `new` should replace `self` as the person's location: it is newer, and it is
+    /// not an IP-derived guess made while a device fix is still fresh.
+    pub fn replaced_by(&self, new: &Location) -> bool {
+        new.ms >= self.ms
+            && (!new.from_ip || self.from_ip || new.ms - self.ms > DEVICE_LOCATION_PRIORITY_MS)
+    }
 }
 
 /// Ad exposure to one campaign.
@@ -155,7 +170,15 @@ impl Profile {
         self.revenue.extend(other.revenue);
         self.revenue.sort_by_key(|r| r.0);
         self.location = match (self.location, other.location) {
-            (Some(a), Some(b)) => Some(if b.ms > a.ms { b } else { a }),
+            (Some(a), Some(b)) => {
+                // As if both had been applied in time order.
+                let (older, newer) = if b.ms > a.ms { (a, b) } else { (b, a) };
+                Some(if older.replaced_by(&newer) {
+                    newer
+                } else {
+                    older
+                })
+            }
             (a, b) => a.or(b),
         };
         for ad in other.ads {
@@ -189,5 +212,54 @@ impl Profile {
             + self.seasons.capacity() * 2
             + self.revenue.capacity() * 16
             + self.traits.capacity() * std::mem::size_of::<(u32, crate::Scalar)>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400_000;
+
+    fn at(ms: i64, from_ip: bool) -> Location {
+        Location {
+            lat: ms as f32,
+            lon: 0.0,
+            ms,
+            from_ip,
+        }
+    }
+
+    #[test]
+    fn device_fixes_outrank_newer_ip_guesses_for_thirty_days() {
+        let gps = at(0, false);
+        assert!(!gps.replaced_by(&at(DAY, true)), "IP a day later");
+        assert!(gps.replaced_by(&at(31 * DAY, true)), "IP a month later");
+        assert!(gps.replaced_by(&at(DAY, false)), "a newer fix");
+        assert!(!gps.replaced_by(&at(-DAY, false)), "an older fix");
+        assert!(at(0, true).replaced_by(&at(DAY, true)));
+        assert!(at(0, true).replaced_by(&at(DAY, false)));
+    }
+
+    #[test]
+    fn merging_people_keeps_the_location_applying_in_time_order_would() {
+        let cases = [
+            (at(0, false), at(DAY, true), at(0, false)),
+            (at(0, false), at(31 * DAY, true), at(31 * DAY, true)),
+            (at(DAY, true), at(0, false), at(0, false)),
+            (at(0, true), at(DAY, false), at(DAY, false)),
+            (at(DAY, false), at(0, false), at(DAY, false)),
+        ];
+        for (mine, theirs, want) in cases {
+            let mut a = Profile {
+                location: Some(mine),
+                ..Profile::default()
+            };
+            a.absorb(Profile {
+                location: Some(theirs),
+                ..Profile::default()
+            });
+            assert_eq!(a.location, Some(want), "{mine:?} + {theirs:?}");
+        }
     }
 }

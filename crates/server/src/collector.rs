@@ -4,16 +4,18 @@
 //! endpoint takes its `type` from the path. 200 means every event of the request is durable;
 //! a request with refused events answers 400 naming each one's field, and still stores the
 //! valid ones (so a client retry changes nothing: events are deduplicated on `messageId`).
+//! Events without `context.ip` get the client's address, as Segment's servers do.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use audex_engine::ingest::{InputLine, parse_one};
-use axum::Json;
+use audex_engine::ingest::{InputLine, parse_one_from};
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
@@ -44,11 +46,32 @@ fn with_code(mut e: ApiError) -> ApiError {
     e
 }
 
+/// The address a request came from: the first `X-Forwarded-For` entry when the server runs
+/// behind a proxy it was told to trust ([`crate::ServeOptions::trust_forwarded_for`]), else the
+/// TCP peer.
+fn client_ip(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+) -> Option<IpAddr> {
+    if state.trust_forwarded_for
+        && let Some(first) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok())
+    {
+        return Some(first);
+    }
+    peer.map(|Extension(ConnectInfo(addr))| addr.ip())
+}
+
 async fn single(
     state: Arc<AppState>,
     headers: HeaderMap,
     body: Body,
     kind: &'static str,
+    client: Option<IpAddr>,
 ) -> Result<Response, ApiError> {
     let bytes = read_body(body, MAX_EVENT_BYTES).await?;
     let mut value: Value = serde_json::from_slice(&bytes).map_err(|e| {
@@ -76,6 +99,7 @@ async fn single(
         adv,
         serde_json::to_vec(&value).unwrap_or_default(),
         kind,
+        client,
     )
     .await
 }
@@ -118,11 +142,13 @@ fn refused(state: &AppState, endpoint: &'static str, e: ApiError) -> ApiError {
 )]
 pub async fn batch(
     State(state): State<Arc<AppState>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let st = state.clone();
-    batch_call(state, headers, body, "batch")
+    let client = client_ip(&state, &headers, peer);
+    batch_call(state, headers, body, "batch", client)
         .await
         .map_err(|e| refused(&st, "batch", e))
 }
@@ -143,11 +169,13 @@ pub async fn batch(
 )]
 pub async fn import(
     State(state): State<Arc<AppState>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let st = state.clone();
-    batch_call(state, headers, body, "import")
+    let client = client_ip(&state, &headers, peer);
+    batch_call(state, headers, body, "import", client)
         .await
         .map_err(|e| refused(&st, "import", e))
 }
@@ -157,6 +185,7 @@ async fn batch_call(
     headers: HeaderMap,
     body: Body,
     endpoint: &'static str,
+    client: Option<IpAddr>,
 ) -> Result<Response, ApiError> {
     let bytes = read_body(body, MAX_BATCH_BYTES).await?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
@@ -181,7 +210,7 @@ async fn batch_call(
         ));
     }
     drop(value);
-    ingest(state, adv, bytes.to_vec(), endpoint).await
+    ingest(state, adv, bytes.to_vec(), endpoint, client).await
 }
 
 /// Validates a request's events (a single event or a batch envelope) and stores the valid
@@ -191,19 +220,21 @@ async fn ingest(
     adv: Arc<audex_engine::Advertiser>,
     body: Vec<u8>,
     endpoint: &'static str,
+    client: Option<IpAddr>,
 ) -> Result<Response, ApiError> {
     let is_batch = endpoint == "batch" || endpoint == "import";
     let started = Instant::now();
     let received = audex_engine::now_ms();
     let mut events = Vec::new();
     let mut rejected = Vec::new();
-    for r in parse_one(
+    for r in parse_one_from(
         &InputLine {
             line: 0,
             bytes: body,
         },
         received,
-        adv.contextual(),
+        adv.enrichment(),
+        client,
     ) {
         match r {
             Ok(p) => events.push(p),
@@ -285,11 +316,13 @@ macro_rules! single_call {
         )]
         pub async fn $name(
             State(state): State<Arc<AppState>>,
+            peer: Option<Extension<ConnectInfo<SocketAddr>>>,
             headers: HeaderMap,
             body: Body,
         ) -> Result<Response, ApiError> {
             let st = state.clone();
-            single(state, headers, body, $kind)
+            let client = client_ip(&state, &headers, peer);
+            single(state, headers, body, $kind, client)
                 .await
                 .map_err(|e| refused(&st, $kind, e))
         }

@@ -40,16 +40,24 @@ pub struct AppState {
     pub tokens: auth::Tokens,
     pub metrics: Metrics,
     queues: Mutex<HashMap<String, IngestQueue>>,
+    /// Whether the collector takes a client's address from `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
 }
 
 impl AppState {
     /// A state over an open engine.
     pub fn new(engine: Arc<Engine>) -> Arc<AppState> {
+        AppState::new_with(engine, false)
+    }
+
+    /// A state over an open engine whose collector trusts `X-Forwarded-For` or not.
+    pub fn new_with(engine: Arc<Engine>, trust_forwarded_for: bool) -> Arc<AppState> {
         Arc::new(AppState {
             engine,
             tokens: auth::Tokens::default(),
             metrics: Metrics::default(),
             queues: Mutex::new(HashMap::new()),
+            trust_forwarded_for,
         })
     }
 
@@ -197,6 +205,10 @@ pub struct ServeOptions {
     /// prospecting retrained, behavioral tags inferred again, memberships re-evaluated
     /// ([`audex_models::refresh`]); `None` never (only `audex model refresh` then).
     pub model_refresh_every: Option<Duration>,
+    /// Take the collector's client address (the `context.ip` of events that carry none) from
+    /// the first `X-Forwarded-For` entry: only behind a proxy that sets it, since a client can
+    /// write the header itself. Otherwise the TCP peer's address is used.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for ServeOptions {
@@ -204,6 +216,7 @@ impl Default for ServeOptions {
         ServeOptions {
             sweep_every: Duration::from_secs(60),
             model_refresh_every: Some(DEFAULT_MODEL_REFRESH),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -297,16 +310,19 @@ pub async fn serve_with(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     on_bound: impl FnOnce(SocketAddr),
 ) -> std::io::Result<()> {
-    let state = AppState::new(engine.clone());
+    let state = AppState::new_with(engine.clone(), options.trust_forwarded_for);
     spawn_sweeper(state.clone(), options.sweep_every);
     if let Some(every) = options.model_refresh_every.filter(|d| !d.is_zero()) {
         spawn_model_refresher(state.clone(), every);
     }
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_bound(listener.local_addr()?);
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     let engine2 = engine.clone();
     let _ = tokio::task::spawn_blocking(move || engine2.snapshot_all()).await;
     Ok(())
