@@ -28,11 +28,17 @@ why = {
     "home": "decor, linens, lighting and kitchenware are also what movers buy after the move and "
             "(kitchenware) what foodies buy; interior-decorating and home-improvement pages are read by "
             "movers as much (so they are not its anchors)",
+    "beauty": "beauty products are also the second and third departments of luxury buyers and fashion "
+              "lovers",
     "fashion": "clothes and shoes are also the second department of sports fans and luxury buyers",
     "new_parent": "8 % of people, and the baby department is browsed at a low rate by everyone",
-    "recently_moved": "the simulator moves a person on a day between a fifth and four fifths of the period "
-                      "and only then shifts their shopping to furniture, home and kitchen (real-estate pages "
-                      "all along), so a late mover has little to show; furniture is also what home lovers buy",
+    "recently_moved": "the simulator moves a person on a day between a fifth and four fifths of the period; "
+                      "from then on their phone reports the new home (3–15 km away in the same city for 70 %, "
+                      "another city for the rest) and their shopping shifts to furniture, home and kitchen "
+                      "(real-estate pages all along). The move shows in device locations only for app users "
+                      "located both before and after it (a web visitor's new address block would need a GeoIP "
+                      "database that knows the simulator's made-up blocks), and a late mover has little to "
+                      "show; furniture is also what home lovers buy",
     "student": "6 % of people; office supplies and books are browsed at a low rate by everyone, and the "
                "telling declared age (18–26) exists only for those who sign up",
 }
@@ -74,10 +80,11 @@ release build, {m.get("cpu", "?")}, load average {m.get("load", "?")}). Sim: {m.
 Unsupervised (`crates/models/src/behavioral.rs`): per tag, a two-component mixture fitted by EM on
 everyone. Evidence: product days (days with a product viewed, listed, carted or bought) in the tag's
 Google Product Taxonomy subtrees, publisher page reads in its IAB Content Taxonomy subtrees (its
-anchors), declared gender, income band and age band; then, estimated once from the anchors'
-posteriors, every other product category group, page group and ad campaign (at half weight) and the
-low and high price tiers of the products viewed — so kitchenware leans foodie and the pet campaign
-leans pet owner without anyone listing those links. A tag is carried at posterior ≥ its threshold,
+anchors), declared gender, income band and age band, and for recently_moved a home move in device
+locations (a new place first seen after the old one was last seen, ≥ 3 km away); then, estimated
+once from the anchors' posteriors, every other product category group, page group and ad campaign
+(at half weight) and the low and high price tiers of the products viewed — so kitchenware leans
+foodie and the pet campaign leans pet owner without anyone listing those links. A tag is carried at posterior ≥ its threshold,
 calibrated on another shop (seed 7, 100,000 people: the lowest posterior with precision ≥ 0.82 there,
 plus 0.02). No truth is read to infer. Precision and recall over everyone known to Audex, also the
 {pct(no_evidence)} of tag carriers who never viewed a product, read a page or saw an ad.
@@ -97,8 +104,8 @@ if c:
     body += f"""
 **Supervised ceiling** (`bench/models/behavioral_ceiling.py`, scikit-learn {c["sklearn"]}): the
 report exports everyone's evidence — the {c["columns"]} columns the mixture reads (product days,
-page reads and ad impressions per channel, own-subtree counts, price tiers, declared demographics)
-plus product days of the last 30 days per tag — with their truth tags. People are split in two
+page reads and ad impressions per channel, own-subtree counts, price tiers, declared demographics,
+home state) plus product days of the last 30 days per tag — with their truth tags. People are split in two
 halves ({n_(c["train"])} / {n_(c["test"])}); HistGradientBoostingClassifier (counts) and
 LogisticRegression (log counts) are trained on one half's truth labels and measured on the other
 (where Audex's own scores reach {", ".join(f'{t["tag"]} {f3(t["audex"])}' for t in c["tags"])}).

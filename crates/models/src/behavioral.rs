@@ -10,7 +10,8 @@
 //!   Google path) counted in product days, page groups (the first two IAB tiers) counted in
 //!   reads, and ad campaigns counted in impressions ([`VocabChannel`]);
 //! * single-product views in the low and in the high price tier of their category;
-//! * declared gender, income band and age band.
+//! * declared gender, income band and age band, and whether device locations show a home move
+//!   (a new place first seen after the old one was last seen, at least 3 km away).
 //!
 //! Per tag, a two-component mixture is fitted by EM on everyone — unsupervised, no truth is
 //! read. The tag's own subtrees (its anchors) and the declared values decide which component is
@@ -65,6 +66,9 @@ pub struct TagSpec {
     /// Whether the tag also learns from the vocabulary channels (every product group, page
     /// group and campaign outside its own subtrees), not only from its own subtrees.
     pub vocabulary: bool,
+    /// Whether a home move seen in device locations ([`home_state`]) is evidence (life events
+    /// about moving only: for the other tags it is noise that cost home 0.003 of recall).
+    pub home_moves: bool,
     /// Score at or above which a person carries the tag.
     pub threshold: f32,
 }
@@ -79,6 +83,7 @@ pub const TAGS: [TagSpec; 11] = [
         pages: &["Food & Drink"],
         except_pages: &[],
         vocabulary: true,
+        home_moves: false,
         threshold: 0.24,
     },
     TagSpec {
@@ -89,6 +94,7 @@ pub const TAGS: [TagSpec; 11] = [
         pages: &["Pets"],
         except_pages: &[],
         vocabulary: true,
+        home_moves: false,
         threshold: 0.19,
     },
     TagSpec {
@@ -108,7 +114,8 @@ pub const TAGS: [TagSpec; 11] = [
         ],
         except_pages: &[],
         vocabulary: true,
-        threshold: 0.69,
+        home_moves: false,
+        threshold: 0.71,
     },
     TagSpec {
         name: "sports",
@@ -118,6 +125,7 @@ pub const TAGS: [TagSpec; 11] = [
         pages: &["Sports", "Healthy Living>Fitness and Exercise"],
         except_pages: &[],
         vocabulary: true,
+        home_moves: false,
         threshold: 0.23,
     },
     TagSpec {
@@ -128,6 +136,7 @@ pub const TAGS: [TagSpec; 11] = [
         pages: &["Technology & Computing", "Video Gaming"],
         except_pages: &[],
         vocabulary: true,
+        home_moves: false,
         threshold: 0.22,
     },
     TagSpec {
@@ -138,6 +147,7 @@ pub const TAGS: [TagSpec; 11] = [
         pages: &["Style & Fashion>Beauty", "Style & Fashion>Personal Care"],
         except_pages: &[],
         vocabulary: true,
+        home_moves: false,
         threshold: 0.31,
     },
     TagSpec {
@@ -159,6 +169,7 @@ pub const TAGS: [TagSpec; 11] = [
             "Home & Garden>Home Improvement",
         ],
         vocabulary: true,
+        home_moves: false,
         threshold: 0.44,
     },
     TagSpec {
@@ -178,7 +189,8 @@ pub const TAGS: [TagSpec; 11] = [
         ],
         except_pages: &[],
         vocabulary: true,
-        threshold: 0.45,
+        home_moves: false,
+        threshold: 0.46,
     },
     TagSpec {
         name: "new_parent",
@@ -193,7 +205,8 @@ pub const TAGS: [TagSpec; 11] = [
         ],
         except_pages: &[],
         vocabulary: true,
-        threshold: 0.52,
+        home_moves: false,
+        threshold: 0.53,
     },
     TagSpec {
         name: "recently_moved",
@@ -208,7 +221,8 @@ pub const TAGS: [TagSpec; 11] = [
         // home lovers in (measured: recall at precision 0.8 falls from 0.33 to 0.26).
         except_pages: &[],
         vocabulary: false,
-        threshold: 0.93,
+        home_moves: true,
+        threshold: 0.84,
     },
     TagSpec {
         name: "student",
@@ -223,6 +237,7 @@ pub const TAGS: [TagSpec; 11] = [
         ],
         except_pages: &[],
         vocabulary: true,
+        home_moves: false,
         threshold: 0.76,
     },
 ];
@@ -430,6 +445,25 @@ fn age_band(age: u32) -> u8 {
     }
 }
 
+/// How long after a move a person counts as having moved recently (the six months that
+/// new-mover lists cover).
+const RECENT_MOVE_DAYS: u32 = 180;
+
+/// Categorical values per person besides the counts: declared gender, income band and age
+/// band, and the home seen in device locations ([`home_state`]).
+const DECLARED: usize = 4;
+
+/// What device locations say about a person's home: 0 nothing (no fixes on two days), 1 one
+/// home, 2 moved within [`RECENT_MOVE_DAYS`], 3 moved before that.
+fn home_state(places: &[audex_profile::Place], today: u32) -> u8 {
+    match audex_profile::moved(places) {
+        Some(m) if today.saturating_sub(m.day) <= RECENT_MOVE_DAYS => 2,
+        Some(_) => 3,
+        None if places.iter().map(|p| u32::from(p.days)).sum::<u32>() >= 2 => 1,
+        None => 0,
+    }
+}
+
 /// How far back a product day counts as recent in [`Evidence::dense_row`].
 const RECENT_DAYS: u32 = 30;
 
@@ -449,8 +483,8 @@ struct Person {
     recent_days: [u16; TAG_COUNT],
     /// Page reads in each tag's content subtrees.
     tag_pages: [u16; TAG_COUNT],
-    /// Declared gender, income band and age band (0 = unknown).
-    demo: [u8; 3],
+    /// Declared gender, income band, age band and home state (0 = unknown).
+    demo: [u8; DECLARED],
     /// This person's vocabulary channel counts: `Evidence::counts[start..start + len]`.
     start: u32,
     len: u32,
@@ -505,6 +539,7 @@ fn person_evidence(p: &Profile, infos: &[SetInfo], today: u32) -> (Person, Vec<(
             p.demo.gender.min(4),
             p.demo.income.min(4),
             p.demo.age_on(today).map_or(0, age_band),
+            home_state(&p.places, today),
         ],
         ..Person::default()
     };
@@ -618,7 +653,7 @@ impl Evidence {
         for what in ["days", "recent_days", "pages"] {
             names.extend(TAGS.iter().map(|t| format!("{}_{what}", t.name)));
         }
-        for (what, values) in [("gender", 5), ("income", 5), ("age_band", 5)] {
+        for (what, values) in [("gender", 5), ("income", 5), ("age_band", 5), ("home", 5)] {
             names.extend((0..values).map(|v| format!("{what}={v}")));
         }
         names.extend(
@@ -634,7 +669,7 @@ impl Evidence {
     /// truth outside (bench/models/behavioral_ceiling.py), to bound what this evidence allows.
     pub fn dense_row(&self, p: PersonId, out: &mut Vec<f32>) {
         let start = out.len();
-        let width = 6 + 3 * TAG_COUNT + 15 + self.channels.len();
+        let width = 6 + 3 * TAG_COUNT + 5 * DECLARED + self.channels.len();
         out.resize(start + width, 0.0);
         let Some(person) = self.people.get(p as usize) else {
             return;
@@ -655,7 +690,7 @@ impl Evidence {
         }
         let counts = &self.counts[person.start as usize..(person.start + person.len) as usize];
         for &(ch, n) in counts {
-            row[6 + 3 * TAG_COUNT + 15 + ch as usize] = f32::from(n);
+            row[6 + 3 * TAG_COUNT + 5 * DECLARED + ch as usize] = f32::from(n);
         }
     }
 }
@@ -843,9 +878,9 @@ pub struct TagModel {
     pub pages: Channel,
     /// Product views in the low and in the high price tier.
     pub tiers: [Channel; 2],
-    /// Declared gender, income band and age band: share of each value (index 1..=4) among
+    /// Declared gender, income band, age band and home state: share of each value (index 1..=4) among
     /// people with and without the tag who declared one.
-    pub demo: [Categorical; 3],
+    pub demo: [Categorical; DECLARED],
     /// Every vocabulary channel outside the tag's own subtrees (neutral for those inside).
     pub others: Vec<Channel>,
 }
@@ -861,7 +896,7 @@ struct Scorer<'a> {
     base: [f64; FAMILIES],
     /// Whether the vocabulary channels count at all.
     vocabulary: bool,
-    demo: [[f64; 5]; 3],
+    demo: [[f64; 5]; DECLARED],
 }
 
 impl<'a> Scorer<'a> {
@@ -875,8 +910,13 @@ impl<'a> Scorer<'a> {
             *d = weight * (ch.hit() - ch.miss());
             base[c.family as usize] += weight * ch.miss();
         }
-        let mut demo = [[0.0; 5]; 3];
-        for (d, m) in demo.iter_mut().zip(&model.demo) {
+        let mut demo = [[0.0; 5]; DECLARED];
+        let used = if TAGS[tag].home_moves {
+            DECLARED
+        } else {
+            DECLARED - 1
+        };
+        for (d, m) in demo.iter_mut().zip(&model.demo).take(used) {
             for ((x, p1), p0) in d.iter_mut().zip(&m.p1).zip(&m.p0).skip(1) {
                 *x = (p1 / p0).ln();
             }
@@ -938,7 +978,7 @@ struct Acc {
     /// Per channel: Σ g·k, Σ (1−g)·k.
     channels: Vec<[f64; 2]>,
     /// Per declared field and value: Σ g, Σ (1−g).
-    demo: [[[f64; 2]; 5]; 3],
+    demo: [[[f64; 2]; 5]; DECLARED],
 }
 
 impl Acc {
@@ -948,7 +988,7 @@ impl Acc {
             fixed: [[0.0; 4]; 4],
             family: [[0.0; 2]; FAMILIES],
             channels: vec![[0.0; 2]; channels],
-            demo: [[[0.0; 2]; 5]; 3],
+            demo: [[[0.0; 2]; 5]; DECLARED],
         }
     }
 
@@ -1111,7 +1151,7 @@ fn fit(ev: &Evidence, i: usize) -> TagModel {
         products: init(totals[0], totals[1]),
         pages: init(totals[2], totals[3]),
         tiers: [Channel::NEUTRAL; 2],
-        demo: [Categorical::default(); 3],
+        demo: [Categorical::default(); DECLARED],
         others: vec![Channel::NEUTRAL; ev.channels.len()],
     };
     // EM on the anchors and declared demographics: the tag's own subtrees decide which

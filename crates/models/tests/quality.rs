@@ -166,7 +166,8 @@ fn behavioral_tags_meet_their_floors() {
         let (p, r) = match t.tag {
             "foodie" | "pet_owner" | "sports" | "tech" => (0.8, 0.6),
             "beauty" => (0.78, 0.57),
-            "recently_moved" => (0.6, 0.28),
+            // Without the home moves seen in device locations: precision 0.656, recall 0.350.
+            "recently_moved" => (0.68, 0.36),
             "student" => (0.72, 0.47),
             "home" => (0.76, 0.44),
             _ => (0.76, 0.5),

@@ -24,7 +24,7 @@ use serde_json::Value;
 pub use dict::Dictionary;
 pub use entry::Entry;
 pub use identity::{IdentityGraph, PersonId, Resolution};
-pub use profile::{AdStat, Demo, Location, Profile, RETENTION_DAYS};
+pub use profile::{AdStat, Demo, Location, Move, Place, Profile, RETENTION_DAYS, moved};
 pub use propset::{LINES_MARKER, PropSet, PropSets, Scalar, keys};
 
 use crate::entry::{CUSTOM_NAME_BASE, MAX_NAMES, add_to};
@@ -286,6 +286,9 @@ impl ProfileStore {
             };
             if profile.location.is_none_or(|l| l.replaced_by(&new)) {
                 profile.location = Some(new);
+            }
+            if !event.location_from_ip {
+                profile::add_place(&mut profile.places, new.lat, new.lon, day);
             }
         }
         if let Some(code) = event.country

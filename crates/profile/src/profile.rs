@@ -58,6 +58,114 @@ impl Location {
     }
 }
 
+/// A place a person's device reported being at: fixes within [`PLACE_RADIUS_KM`] of each other
+/// are one place.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Place {
+    pub lat: f32,
+    pub lon: f32,
+    pub first_day: u32,
+    pub last_day: u32,
+    /// Distinct days seen there (counted when fixes arrive in time order, as they nearly do).
+    pub days: u16,
+}
+
+/// Fixes this close to a place (km) are that place: a phone at home reports within ~100 m,
+/// and GPS drift or a walk round the block stays well inside.
+pub const PLACE_RADIUS_KM: f64 = 2.0;
+/// Places kept per person (the most visited; ties go to the most recent).
+pub const MAX_PLACES: usize = 4;
+/// A person who moved: from a place last seen before the new one was first seen, at least
+/// [`MOVE_MIN_KM`] away, and never seen at since.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Move {
+    /// The first day at the new place.
+    pub day: u32,
+    pub km: f64,
+}
+/// A move is at least this far (km); nearer places are the same neighbourhood.
+pub const MOVE_MIN_KM: f64 = 3.0;
+
+/// Great-circle distance in km.
+pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = p2 - p1;
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * 6371.0 * a.sqrt().min(1.0).asin()
+}
+
+impl Place {
+    fn km_to(&self, lat: f32, lon: f32) -> f64 {
+        haversine_km(
+            f64::from(self.lat),
+            f64::from(self.lon),
+            f64::from(lat),
+            f64::from(lon),
+        )
+    }
+}
+
+/// Adds a device fix on `day` to `places`.
+pub fn add_place(places: &mut Vec<Place>, lat: f32, lon: f32, day: u32) {
+    merge_place(
+        places,
+        Place {
+            lat,
+            lon,
+            first_day: day,
+            last_day: day,
+            days: 1,
+        },
+    );
+}
+
+/// Folds `new` into the place within [`PLACE_RADIUS_KM`] of it, or adds it (keeping the
+/// [`MAX_PLACES`] most visited).
+pub fn merge_place(places: &mut Vec<Place>, new: Place) {
+    let near = places
+        .iter_mut()
+        .filter(|p| p.km_to(new.lat, new.lon) <= PLACE_RADIUS_KM)
+        .min_by(|a, b| {
+            a.km_to(new.lat, new.lon)
+                .total_cmp(&b.km_to(new.lat, new.lon))
+        });
+    if let Some(p) = near {
+        let single = new.first_day == new.last_day && new.days == 1;
+        // A fix on a day already inside the place's span is counted only at its ends (the
+        // span, not a day set, is what is kept).
+        if !single || new.last_day > p.last_day || new.first_day < p.first_day {
+            p.days = p.days.saturating_add(new.days);
+        }
+        p.first_day = p.first_day.min(new.first_day);
+        p.last_day = p.last_day.max(new.last_day);
+        return;
+    }
+    places.push(new);
+    if places.len() > MAX_PLACES
+        && let Some(i) = (0..places.len()).min_by_key(|&i| (places[i].days, places[i].last_day))
+    {
+        places.remove(i);
+    }
+}
+
+/// Whether the places tell a move: the newest place (last seen most recently) was first seen
+/// after an older place — the most visited of those — was last seen, at least
+/// [`MOVE_MIN_KM`] away. A trip elsewhere followed by a return home is no move (home is seen
+/// again after it); a commute is none either (the two places interleave).
+pub fn moved(places: &[Place]) -> Option<Move> {
+    let newest = places.iter().max_by_key(|p| (p.last_day, p.first_day))?;
+    let before = places
+        .iter()
+        .filter(|p| p.last_day < newest.first_day)
+        .max_by_key(|p| (p.days, p.last_day))?;
+    let km = newest.km_to(before.lat, before.lon);
+    (km >= MOVE_MIN_KM).then_some(Move {
+        day: newest.first_day,
+        km,
+    })
+}
+
 /// Ad exposure to one campaign.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct AdStat {
@@ -85,6 +193,9 @@ pub struct Profile {
     pub orders: u32,
     pub demo: Demo,
     pub location: Option<Location>,
+    /// Places the person's devices reported (device fixes only: an IP-derived location is a
+    /// city at best, too coarse to tell a move within it).
+    pub places: Vec<Place>,
     /// Newest declared country (ISO 3166-1 alpha-2) and when it was declared.
     pub country: Option<([u8; 2], i64)>,
     /// Order revenue (positive) and refunds (negative) by day, sorted by day: buying power
@@ -114,6 +225,7 @@ impl Profile {
         if self.revenue.first().is_some_and(|r| r.0 < cutoff) {
             self.revenue.retain(|r| r.0 >= cutoff);
         }
+        self.places.retain(|p| p.last_day >= cutoff);
         if self.entries.first().is_some_and(|e| entry_day(*e) < cutoff) {
             let keep = self.entries.partition_point(|e| entry_day(*e) < cutoff);
             self.entries.drain(..keep);
@@ -181,6 +293,9 @@ impl Profile {
             }
             (a, b) => a.or(b),
         };
+        for p in other.places {
+            merge_place(&mut self.places, p);
+        }
         for ad in other.ads {
             match self.ads.iter_mut().find(|a| a.campaign == ad.campaign) {
                 Some(a) => {
@@ -212,6 +327,7 @@ impl Profile {
             + self.seasons.capacity() * 2
             + self.revenue.capacity() * 16
             + self.traits.capacity() * std::mem::size_of::<(u32, crate::Scalar)>()
+            + self.places.capacity() * std::mem::size_of::<Place>()
     }
 }
 
@@ -239,6 +355,82 @@ mod tests {
         assert!(!gps.replaced_by(&at(-DAY, false)), "an older fix");
         assert!(at(0, true).replaced_by(&at(DAY, true)));
         assert!(at(0, true).replaced_by(&at(DAY, false)));
+    }
+
+    /// `km` east of (48.85, 2.35).
+    fn east(km: f64) -> (f32, f32) {
+        (
+            48.85,
+            (2.35 + km / (111.32 * 48.85f64.to_radians().cos())) as f32,
+        )
+    }
+
+    fn fixes(places: &mut Vec<Place>, km: f64, days: std::ops::Range<u32>) {
+        let (lat, lon) = east(km);
+        for d in days {
+            add_place(places, lat, lon, d);
+        }
+    }
+
+    #[test]
+    fn a_new_home_after_the_old_one_is_a_move_and_trips_and_commutes_are_not() {
+        let mut p = Vec::new();
+        fixes(&mut p, 0.0, 0..10);
+        fixes(&mut p, 0.3, 10..12); // same place, a few hundred metres off
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].days, 12);
+        assert_eq!(moved(&p), None, "one place");
+        // A weekend 50 km away, then home again: a trip.
+        let mut trip = p.clone();
+        fixes(&mut trip, 50.0, 12..14);
+        fixes(&mut trip, 0.0, 14..16);
+        assert_eq!(moved(&trip), None);
+        // Home and office on alternate days: a commute.
+        let mut commute = p.clone();
+        for d in 12..20 {
+            fixes(&mut commute, if d % 2 == 0 { 8.0 } else { 0.0 }, d..d + 1);
+        }
+        assert_eq!(moved(&commute), None);
+        // From day 20 on, 6 km away and never back: a move on day 20.
+        fixes(&mut p, 6.0, 20..25);
+        let m = moved(&p);
+        assert_eq!(m.map(|m| m.day), Some(20));
+        assert!(m.is_some_and(|m| (m.km - 6.0).abs() < 0.1), "{m:?}");
+        // A move across the street is no move.
+        let mut near = Vec::new();
+        fixes(&mut near, 0.0, 0..5);
+        fixes(&mut near, 2.5, 5..9);
+        assert_eq!(near.len(), 2);
+        assert_eq!(moved(&near), None);
+    }
+
+    #[test]
+    fn places_keep_the_most_visited_and_merge_with_people() {
+        let mut p = Vec::new();
+        for (k, km) in [0.0, 10.0, 20.0, 30.0, 40.0].iter().enumerate() {
+            fixes(&mut p, *km, (k as u32 * 10)..(k as u32 * 10 + 5 - k as u32));
+        }
+        assert_eq!(p.len(), MAX_PLACES);
+        assert!(
+            p.iter().all(|x| x.days >= 2),
+            "the one-day place went: {p:?}"
+        );
+        let mut a = Profile::default();
+        fixes(&mut a.places, 0.0, 0..5);
+        let mut b = Profile::default();
+        fixes(&mut b.places, 0.1, 8..10);
+        fixes(&mut b.places, 9.0, 20..23);
+        a.absorb(b);
+        assert_eq!(a.places.len(), 2);
+        assert_eq!((a.places[0].first_day, a.places[0].last_day), (0, 9));
+        assert_eq!(a.places[0].days, 7);
+        assert_eq!(moved(&a.places).map(|m| m.day), Some(20));
+        a.prune(9 + RETENTION_DAYS + 1);
+        assert_eq!(
+            a.places.len(),
+            1,
+            "the place last seen before retention is forgotten"
+        );
     }
 
     #[test]

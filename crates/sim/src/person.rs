@@ -169,6 +169,11 @@ pub(crate) struct Device {
     pub anon: String,
     /// Static `context` members (no braces, no trailing comma).
     pub ctx: Vec<u8>,
+    /// Where in `ctx` the members that depend on the home begin (the app's `location`, the
+    /// browser's `ip`), so a mover's device can report the new home.
+    home_at: usize,
+    /// `ctx` after the person moved (movers only).
+    pub ctx_moved: Option<Vec<u8>>,
 }
 
 /// A simulated person: hidden truth plus derived behaviour parameters.
@@ -184,9 +189,11 @@ pub(crate) struct Person {
     /// Day index (from the first simulated day) of the move, birth or semester start.
     pub life_stage_day: u32,
     pub city: usize,
-    /// Home location in millionths of a degree.
+    /// Home location in millionths of a degree (before the move, for movers).
     pub lat_e6: i64,
     pub lon_e6: i64,
+    /// Movers: the city and home they move to on `life_stage_day`.
+    pub moved_to: Option<(usize, i64, i64)>,
     /// Share of shop sessions on the app, in percent.
     pub app_share_pct: u32,
     pub seasons: u8,
@@ -205,6 +212,30 @@ pub(crate) struct Person {
     pub tier_pref: [f64; 3],
     /// Publisher topics this person reads about.
     pub topics: Vec<Topic>,
+}
+
+/// `,"location":{…}` of an app's context: home, to about 100 m.
+fn push_app_location<R: RngCore>(ctx: &mut Vec<u8>, lat_e6: i64, lon_e6: i64, rng: &mut R) {
+    let jitter = |rng: &mut R| rng.below(2001) as i64 - 1000;
+    ctx.extend_from_slice(b",\"location\":{\"latitude\":");
+    push_fixed(ctx, (lat_e6 + jitter(rng)) / 100, 4);
+    ctx.extend_from_slice(b",\"longitude\":");
+    push_fixed(ctx, (lon_e6 + jitter(rng)) / 100, 4);
+    ctx.push(b'}');
+}
+
+/// `,"ip":"…"` of a browser's context: a home line in the city's address block.
+fn push_web_ip<R: RngCore>(ctx: &mut Vec<u8>, city: usize, rng: &mut R) {
+    let ip_b = ((city * 37 + 11) % 250 + 2) as u64;
+    ctx.extend_from_slice(b",\"ip\":\"");
+    push_u64(ctx, u64::from(CITIES[city].ip_a));
+    ctx.push(b'.');
+    push_u64(ctx, ip_b);
+    ctx.push(b'.');
+    push_u64(ctx, rng.below(256) as u64);
+    ctx.push(b'.');
+    push_u64(ctx, 1 + rng.below(254) as u64);
+    ctx.push(b'"');
 }
 
 fn weighted_pick<R: RngCore>(rng: &mut R, w: &[f64]) -> usize {
@@ -388,8 +419,8 @@ impl Person {
             _ => (1, 1, rng.between(20, 80) as u32),
         };
         let mut devices = Vec::with_capacity((web + app) as usize);
-        let ip_b = ((city * 37 + 11) % 250 + 2) as u8;
         for k in 0..(web + app) {
+            let home_at;
             let is_app = k >= web;
             let mut anon = Vec::with_capacity(36);
             push_uuid(
@@ -443,13 +474,9 @@ impl Person {
                 }
                 ctx.extend_from_slice(b",\"locale\":\"");
                 ctx.extend_from_slice(c.locale.as_bytes());
-                ctx.extend_from_slice(b"\",\"location\":{\"latitude\":");
-                // Where the phone usually is: home, to about 100 m.
-                let jitter = |rng: &mut R| rng.below(2001) as i64 - 1000;
-                push_fixed(&mut ctx, (lat_e6 + jitter(rng)) / 100, 4);
-                ctx.extend_from_slice(b",\"longitude\":");
-                push_fixed(&mut ctx, (lon_e6 + jitter(rng)) / 100, 4);
-                ctx.push(b'}');
+                ctx.push(b'"');
+                home_at = ctx.len();
+                push_app_location(&mut ctx, lat_e6, lon_e6, rng);
             } else {
                 if rng.chance(0.8) {
                     ctx.extend_from_slice(
@@ -462,20 +489,16 @@ impl Person {
                 ctx.extend_from_slice(rng.pick(USER_AGENTS).as_bytes());
                 ctx.extend_from_slice(b"\",\"locale\":\"");
                 ctx.extend_from_slice(c.locale.as_bytes());
-                ctx.extend_from_slice(b"\",\"ip\":\"");
-                push_u64(&mut ctx, u64::from(c.ip_a));
-                ctx.push(b'.');
-                push_u64(&mut ctx, u64::from(ip_b));
-                ctx.push(b'.');
-                push_u64(&mut ctx, rng.below(256) as u64);
-                ctx.push(b'.');
-                push_u64(&mut ctx, 1 + rng.below(254) as u64);
                 ctx.push(b'"');
+                home_at = ctx.len();
+                push_web_ip(&mut ctx, city, rng);
             }
             devices.push(Device {
                 app: is_app,
                 anon,
                 ctx,
+                home_at,
+                ctx_moved: None,
             });
         }
 
@@ -491,6 +514,44 @@ impl Person {
             let d = start + chrono::Duration::days(1 + r);
             (d.year(), d.month(), d.day())
         };
+
+        // Movers move on `life_stage_day`: most within their city (3–15 km away), the rest to
+        // another city. Their phones report the new home from then on and their browsers come
+        // from a new line (another address block when the city changes).
+        let moved_to = (stage == LifeStage::RecentlyMoved).then(|| {
+            if rng.chance(0.7) {
+                let km = 3.0 + 12.0 * rng.unit();
+                let angle = std::f64::consts::TAU * rng.unit();
+                let dlat = km / 111.0 * angle.sin();
+                let dlon = km / (111.0 * (c.lat.to_radians().cos()).max(0.2)) * angle.cos();
+                (
+                    city,
+                    lat_e6 + (dlat * 1e6).round() as i64,
+                    lon_e6 + (dlon * 1e6).round() as i64,
+                )
+            } else {
+                let mut w = world.city_weights.clone();
+                w[city] = 0.0;
+                let to = weighted_pick(rng, &w);
+                let t = &CITIES[to];
+                (
+                    to,
+                    ((t.lat + 0.09 * (rng.unit() - 0.5)) * 1e6).round() as i64,
+                    ((t.lon + 0.12 * (rng.unit() - 0.5)) * 1e6).round() as i64,
+                )
+            }
+        });
+        if let Some((to, lat, lon)) = moved_to {
+            for d in &mut devices {
+                let mut moved = d.ctx[..d.home_at].to_vec();
+                if d.app {
+                    push_app_location(&mut moved, lat, lon, rng);
+                } else {
+                    push_web_ip(&mut moved, to, rng);
+                }
+                d.ctx_moved = Some(moved);
+            }
+        }
 
         let mut dept_base = [0.25; DEPT_COUNT];
         for l in &lifestyles {
@@ -538,6 +599,7 @@ impl Person {
             city,
             lat_e6,
             lon_e6,
+            moved_to,
             app_share_pct,
             seasons,
             persona,
@@ -597,7 +659,11 @@ impl Person {
         used: [bool; 2],
         out: &mut Vec<u8>,
     ) {
-        let c = &CITIES[self.city];
+        // Where the person lives at the end of the period (movers: after the move).
+        let (city, lat_e6, lon_e6) = self
+            .moved_to
+            .unwrap_or((self.city, self.lat_e6, self.lon_e6));
+        let c = &CITIES[city];
         out.extend_from_slice(b"{\"person\":");
         push_u64(out, self.index);
         out.extend_from_slice(b",\"user_id\":");
@@ -653,9 +719,21 @@ impl Person {
         out.extend_from_slice(b",\"country\":\"");
         out.extend_from_slice(c.country.as_bytes());
         out.extend_from_slice(b"\",\"lat\":");
-        push_fixed(out, self.lat_e6 / 100, 4);
+        push_fixed(out, lat_e6 / 100, 4);
         out.extend_from_slice(b",\"lon\":");
-        push_fixed(out, self.lon_e6 / 100, 4);
+        push_fixed(out, lon_e6 / 100, 4);
+        out.extend_from_slice(b",\"moved_from\":");
+        if self.moved_to.is_some() {
+            out.extend_from_slice(b"{\"city\":");
+            push_json_str(out, CITIES[self.city].name);
+            out.extend_from_slice(b",\"lat\":");
+            push_fixed(out, self.lat_e6 / 100, 4);
+            out.extend_from_slice(b",\"lon\":");
+            push_fixed(out, self.lon_e6 / 100, 4);
+            out.push(b'}');
+        } else {
+            out.extend_from_slice(b"null");
+        }
         out.extend_from_slice(b",\"app_share\":");
         push_fixed(out, i64::from(self.app_share_pct), 2);
         out.extend_from_slice(b",\"seasons\":[");

@@ -384,7 +384,11 @@ impl<R: RngCore> Gen<'_, R> {
             b.extend_from_slice(CAMPAIGNS[c].id.as_bytes());
             b.extend_from_slice(b"\",\"source\":\"audex\",\"medium\":\"display\"},");
         }
-        b.extend_from_slice(&d.ctx);
+        let moved = self.day >= self.p.life_stage_day;
+        b.extend_from_slice(match &d.ctx_moved {
+            Some(after) if moved => after,
+            _ => &d.ctx,
+        });
         b.extend_from_slice(b"}}\n");
     }
 
@@ -743,7 +747,11 @@ impl<R: RngCore> Gen<'_, R> {
                 }
                 _ => {}
             }
-            let c = &CITIES[p.city];
+            let city = match p.moved_to {
+                Some((to, _, _)) if self.day >= p.life_stage_day => to,
+                _ => p.city,
+            };
+            let c = &CITIES[city];
             b.extend_from_slice(b",\"address\":{\"city\":");
             push_json_str(b, c.name);
             b.extend_from_slice(b",\"country\":\"");

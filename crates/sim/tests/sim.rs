@@ -533,3 +533,53 @@ fn zero_people_and_progress() {
     assert_eq!(seen.last(), Some(&3000));
     assert!(seen.windows(2).all(|w| w[0] < w[1]));
 }
+
+/// Kilometres between two (lat, lon) points (equirectangular: fine at city scale).
+fn km(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let x = (b.1 - a.1).to_radians() * ((a.0 + b.0) / 2.0).to_radians().cos();
+    let y = (b.0 - a.0).to_radians();
+    6371.0 * (x * x + y * y).sqrt()
+}
+
+#[test]
+fn movers_phones_report_the_new_home_from_the_move_on() {
+    let out = shared();
+    let mut owner = HashMap::new();
+    for (i, t) in out.truth.iter().enumerate() {
+        for a in t["anonymous_ids"].as_array().unwrap() {
+            owner.insert(a.as_str().unwrap().to_owned(), i);
+        }
+    }
+    let (mut movers_checked, mut stayers_checked) = (0, 0);
+    for e in &out.events {
+        let Some(loc) = e["context"]["location"].as_object() else {
+            continue;
+        };
+        let at = (
+            loc["latitude"].as_f64().unwrap(),
+            loc["longitude"].as_f64().unwrap(),
+        );
+        let t = &out.truth[owner[e["anonymousId"].as_str().unwrap()]];
+        let home = (t["lat"].as_f64().unwrap(), t["lon"].as_f64().unwrap());
+        let date = &e["timestamp"].as_str().unwrap()[..10];
+        match t["moved_from"].as_object() {
+            Some(from) => {
+                let old = (from["lat"].as_f64().unwrap(), from["lon"].as_f64().unwrap());
+                assert!(km(old, home) >= 2.9, "a move of {:.1} km", km(old, home));
+                let moved = date >= t["life_stage_date"].as_str().unwrap();
+                let near = if moved { home } else { old };
+                assert!(km(at, near) < 0.3, "{date}: {at:?} is not near {near:?}");
+                movers_checked += 1;
+            }
+            None => {
+                assert_ne!(t["life_stage"], "recently_moved");
+                assert!(km(at, home) < 0.3, "{at:?} is not near home {home:?}");
+                stayers_checked += 1;
+            }
+        }
+    }
+    assert!(
+        movers_checked > 100 && stayers_checked > 1000,
+        "{movers_checked} {stayers_checked}"
+    );
+}
