@@ -163,6 +163,17 @@ pub enum AudienceCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Campaign report: each ad campaign's cost and results among the members (CPM, CTR, cost
+    /// per qualified visit, cost per order, ROAS; orders credited by last touch within 30 days).
+    Report {
+        #[command(flatten)]
+        adv: AdvertiserArg,
+        audience: String,
+        #[arg(long)]
+        now: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Entries and exits over time (re-evaluates first, recording what aging changed).
     History {
         #[command(flatten)]
@@ -489,6 +500,63 @@ pub fn audience(cli: &Cli, command: &AudienceCommand) -> Result<i32> {
                 out.push('\n');
             }
             write_stdout(out.trim_end())?;
+        }
+        AudienceCommand::Report {
+            adv,
+            audience,
+            now,
+            json,
+        } => {
+            let now = parse_now(now.as_deref())?;
+            let a = engine.advertiser(&adv.advertiser)?;
+            let (aud, r) = a.audience_report(audience, now)?;
+            if *json {
+                write_stdout(
+                    &json!({"id": aud.id, "name": aud.name(), "members": r.members,
+                        "reached": r.reached, "attribution_days": audex_engine::reports::ATTRIBUTION_DAYS,
+                        "campaigns": r.campaigns, "total": r.total})
+                    .to_string(),
+                )?;
+            } else {
+                let money = |v: Option<f64>| v.map_or("—".to_string(), |x| format!("{x:.2}"));
+                let mut out = format!(
+                    "{} ({}): {} members, {} reached by ads\n{:<24} {:>8} {:>10} {:>7} {:>10} {:>8} {:>6} {:>7} {:>9} {:>10} {:>9} {:>6}\n",
+                    aud.name(),
+                    aud.id,
+                    r.members,
+                    r.reached,
+                    "campaign",
+                    "reached",
+                    "impr.",
+                    "clicks",
+                    "cost",
+                    "CPM",
+                    "CTR %",
+                    "q.visits",
+                    "cost/q.v.",
+                    "orders",
+                    "cost/ord.",
+                    "ROAS"
+                );
+                for c in r.campaigns.iter().chain([&r.total]) {
+                    out.push_str(&format!(
+                        "{:<24} {:>8} {:>10} {:>7} {:>10.2} {:>8} {:>6} {:>7} {:>9} {:>10} {:>9} {:>6}\n",
+                        c.campaign_id,
+                        c.reached,
+                        c.impressions,
+                        c.clicks,
+                        c.cost,
+                        money(c.cpm),
+                        c.ctr.map_or("—".to_string(), |x| format!("{:.2}", x * 100.0)),
+                        c.qualified_visits,
+                        money(c.cost_per_qualified_visit),
+                        c.orders,
+                        money(c.cost_per_order),
+                        money(c.roas),
+                    ));
+                }
+                write_stdout(out.trim_end())?;
+            }
         }
         AudienceCommand::Sweep { adv, now } => {
             let now = parse_now(now.as_deref())?;

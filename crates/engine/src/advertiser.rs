@@ -1122,6 +1122,30 @@ impl Advertiser {
         audiences::read_history(&self.dir.join("history.ndjson"), id.as_deref())
     }
 
+    /// The campaign report of a saved audience's members at `now_ms`
+    /// ([`crate::reports::campaign_report`]).
+    pub fn audience_report(
+        &self,
+        id_or_name: &str,
+        now_ms: i64,
+    ) -> Result<(SavedAudience, crate::reports::CampaignReport), EngineError> {
+        let audience = self
+            .definitions()?
+            .audience(id_or_name)
+            .cloned()
+            .ok_or_else(|| EngineError::UnknownAudience(id_or_name.to_string()))?;
+        let rule = audience
+            .definition
+            .compile()
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let members = self.evaluate(&rule, now_ms)?;
+        let state = self.state()?;
+        Ok((
+            audience,
+            crate::reports::campaign_report(&state.profiles, &members),
+        ))
+    }
+
     /// Read access to the derived state.
     pub fn state(&self) -> Result<RwLockReadGuard<'_, State>, EngineError> {
         self.state.read().map_err(|_| EngineError::Poisoned)

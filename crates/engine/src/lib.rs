@@ -19,6 +19,7 @@ pub mod ingest;
 pub mod models;
 pub mod queue;
 pub mod registry;
+pub mod reports;
 pub mod snapshot;
 pub mod view;
 

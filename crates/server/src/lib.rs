@@ -137,6 +137,7 @@ fn table() -> Vec<Route> {
             "/v1/audiences/{id}/history",
             native::audience_history,
         ),
+        route(M::GET, "/v1/audiences/{id}/report", native::audience_report),
         route(
             M::GET,
             "/v1/audiences/{id}/explain/{person}",

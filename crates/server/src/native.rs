@@ -713,6 +713,47 @@ pub async fn audience_history(
     Ok(Json(json!({"id": a.id, "history": items})).into_response())
 }
 
+/// `GET /v1/audiences/{id}/report`: each ad campaign's cost and results among the audience's
+/// members (CPM, CTR, cost per qualified visit, cost per order, ROAS; see
+/// `audex_engine::reports`).
+#[utoipa::path(
+    get,
+    path = "/v1/audiences/{id}/report",
+    tag = "audiences",
+    params(("id" = String, Path, description = "The audience id"), ("now" = Option<String>, Query, description = "Evaluate membership at this RFC 3339 time instead of now")),
+    responses(
+        (status = 200, description = "Per campaign and in total, over the members' retained history", body = crate::openapi::ReportBody),
+        (status = 400, description = "Invalid request; `field` names what is wrong", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such audience", body = crate::openapi::ErrorBody),
+    ),
+    security(("adminBearer" = []), ("adminBasic" = []))
+)]
+pub async fn audience_report(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Q(q): Q<NowQuery>,
+) -> Result<Response, ApiError> {
+    let adv = auth::admin(&state, &headers)?;
+    let now = parse_now(&q.now)?;
+    let a = saved(&adv, &id)?;
+    let (a, report) = tokio::task::spawn_blocking(move || adv.audience_report(&a.id, now))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(Json(json!({
+        "id": a.id,
+        "name": a.name(),
+        "funnel_stage": a.funnel_stage(),
+        "attribution_days": audex_engine::reports::ATTRIBUTION_DAYS,
+        "members": report.members,
+        "reached": report.reached,
+        "campaigns": report.campaigns,
+        "total": report.total,
+    }))
+    .into_response())
+}
+
 /// `GET /v1/audiences/{id}/explain/{person}`.
 #[utoipa::path(
     get,

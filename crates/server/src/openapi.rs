@@ -55,6 +55,7 @@ pub const ADMIN_BASIC: &str = "adminBasic";
         crate::native::audience_size,
         crate::native::audience_members,
         crate::native::audience_history,
+        crate::native::audience_report,
         crate::native::explain,
         crate::openrtb::bid_request,
         crate::metrics::healthz,
@@ -64,7 +65,7 @@ pub const ADMIN_BASIC: &str = "adminBasic";
     components(schemas(
         ErrorBody, SegmentEvent, BatchBody, IngestAck, TokenRequest, TokenResponse,
         AudienceSummary, AudienceList, AudienceDetail, DefinitionBody, FunnelStage, SizeBody, Overlap,
-        HistoryBody, HistoryItem, PersonAudiences, Recommendations, Health
+        HistoryBody, HistoryItem, ReportBody, CampaignRow, PersonAudiences, Recommendations, Health
     )),
     modifiers(&SecurityAddon),
     tags(
@@ -348,6 +349,48 @@ pub struct HistoryItem {
     pub at: Option<String>,
     /// What caused it (`event`, `time`, `definition`, …).
     pub cause: String,
+}
+
+/// One campaign's figures among an audience's members.
+#[derive(ToSchema)]
+pub struct CampaignRow {
+    /// `campaign_id` as sent (`(total)` in the total).
+    pub campaign_id: String,
+    /// Members with at least one impression or click.
+    pub reached: u64,
+    pub impressions: u64,
+    pub clicks: u64,
+    /// Sum of `cost` of impressions and clicks.
+    pub cost: f64,
+    /// Member-days with a click and, the same day, a product seen, listed, searched or carted.
+    pub qualified_visits: u64,
+    /// Orders credited by last touch within `attribution_days`, and their net revenue.
+    pub orders: u64,
+    pub revenue: f64,
+    pub cpm: Option<f64>,
+    pub ctr: Option<f64>,
+    pub cost_per_click: Option<f64>,
+    pub cost_per_qualified_visit: Option<f64>,
+    pub cost_per_order: Option<f64>,
+    /// Revenue per unit of cost.
+    pub roas: Option<f64>,
+}
+
+/// `GET /v1/audiences/{id}/report`.
+#[derive(ToSchema)]
+pub struct ReportBody {
+    pub id: String,
+    pub name: String,
+    pub funnel_stage: FunnelStage,
+    /// Days after a touch in which an order is credited to it.
+    pub attribution_days: u32,
+    /// Members now.
+    pub members: u64,
+    /// Members reached by any campaign.
+    pub reached: u64,
+    /// Most cost first.
+    pub campaigns: Vec<CampaignRow>,
+    pub total: CampaignRow,
 }
 
 /// `GET /v1/audiences/{id}/history`.
