@@ -70,6 +70,13 @@ pub enum AdvertiserCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Issue a new admin client secret (the old one stops working) and print the keys: how to
+    /// get credentials for the `default` advertiser, or replace a lost secret.
+    RotateSecret {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -149,6 +156,25 @@ fn find_taxonomy(cli_taxonomy: &Option<PathBuf>, data: &Path) -> Option<PathBuf>
         .iter()
         .map(PathBuf::from)
         .find(|p| p.exists())
+}
+
+/// Prints an advertiser's keys (the secret is shown only this once).
+fn print_credentials(c: &audex_engine::Credentials, json: bool) {
+    if json {
+        println!(
+            "{}",
+            json!({"advertiser_id": c.advertiser_id, "name": c.name, "write_key": c.write_key,
+                   "client_id": c.client_id, "client_secret": c.client_secret})
+        );
+    } else {
+        println!("advertiser     {} (id {})", c.name, c.advertiser_id);
+        println!("write key      {}", c.write_key);
+        println!("client id      {}", c.client_id);
+        println!(
+            "client secret  {}   (shown once; store it now)",
+            c.client_secret
+        );
+    }
 }
 
 pub fn open_engine(cli: &Cli) -> Result<Engine> {
@@ -284,23 +310,14 @@ fn advertiser(cli: &Cli, command: &AdvertiserCommand) -> Result<i32> {
             name,
             json,
             utc_offset,
-        } => {
-            let c = engine.create_advertiser(name, parse_offset(utc_offset)?)?;
-            if *json {
-                println!(
-                    "{}",
-                    json!({"advertiser_id": c.advertiser_id, "name": c.name, "write_key": c.write_key,
-                           "client_id": c.client_id, "client_secret": c.client_secret})
-                );
-            } else {
-                println!("advertiser     {} (id {})", c.name, c.advertiser_id);
-                println!("write key      {}", c.write_key);
-                println!("client id      {}", c.client_id);
-                println!(
-                    "client secret  {}   (shown once; store it now)",
-                    c.client_secret
-                );
-            }
+        } => print_credentials(
+            &engine.create_advertiser(name, parse_offset(utc_offset)?)?,
+            *json,
+        ),
+        AdvertiserCommand::RotateSecret { name, json } => {
+            // Opening makes sure `default` exists (it is created on first use).
+            engine.advertiser(name)?;
+            print_credentials(&engine.rotate_secret(name)?, *json);
         }
         AdvertiserCommand::List { json } => {
             let list = engine.advertisers()?;

@@ -169,7 +169,7 @@ pub fn serve(cli: &Cli, args: &ServeArgs) -> Result<i32> {
             None => "scheduled model refresh off".to_string(),
         };
         audex_server::serve_with(engine.clone(), args.addr, options, shutdown, |addr| {
-            eprintln!("audex listening on http://{addr} ({refresh})");
+            eprintln!("audex listening on http://{addr} ({refresh}); console at http://{addr}/");
         })
         .await
     })?;

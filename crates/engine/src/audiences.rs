@@ -356,6 +356,46 @@ pub struct Transition {
     pub cause: String,
 }
 
+/// One day of an audience's membership: entries, exits, and the size at the end of the day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DaySize {
+    /// UTC date, `YYYY-MM-DD`.
+    pub date: String,
+    pub entered: u64,
+    pub left: u64,
+    pub size: u64,
+}
+
+/// Daily sizes from an audience's transitions (oldest first): the running count of entries
+/// minus exits, which starts at 0 before the audience's first evaluation.
+pub fn daily_sizes(transitions: &[Transition]) -> Vec<DaySize> {
+    let mut out: Vec<DaySize> = Vec::new();
+    let mut size: i64 = 0;
+    for t in transitions {
+        let date = chrono::DateTime::from_timestamp_millis(t.at_ms)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default();
+        if out.last().is_none_or(|d| d.date != date) {
+            out.push(DaySize {
+                date,
+                entered: 0,
+                left: 0,
+                size: size.max(0) as u64,
+            });
+        }
+        size += if t.entered { 1 } else { -1 };
+        if let Some(d) = out.last_mut() {
+            if t.entered {
+                d.entered += 1;
+            } else {
+                d.left += 1;
+            }
+            d.size = size.max(0) as u64;
+        }
+    }
+    out
+}
+
 /// Appends transitions to the history file.
 pub fn append_history(path: &Path, transitions: &[Transition]) -> Result<(), EngineError> {
     if transitions.is_empty() {
@@ -446,5 +486,42 @@ pub fn evaluate_one(
         Ok(members) => Ok(Some(members)),
         Err(audex_index::EvalError::ModelUnavailable(_)) => Ok(None),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daily_sizes_run_entries_minus_exits() {
+        let day = 86_400_000;
+        let t = |person, entered, at_ms| Transition {
+            audience: "aud_1".into(),
+            person,
+            entered,
+            at_ms,
+            cause: "event".into(),
+        };
+        let sizes = daily_sizes(&[
+            t(1, true, 0),
+            t(2, true, 10),
+            t(3, true, day + 5),
+            t(1, false, day + 6),
+            t(2, false, 3 * day),
+        ]);
+        let got: Vec<(&str, u64, u64, u64)> = sizes
+            .iter()
+            .map(|d| (d.date.as_str(), d.entered, d.left, d.size))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("1970-01-01", 2, 0, 2),
+                ("1970-01-02", 1, 1, 2),
+                ("1970-01-04", 0, 1, 1)
+            ]
+        );
+        assert!(daily_sizes(&[]).is_empty());
     }
 }

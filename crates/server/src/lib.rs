@@ -5,6 +5,7 @@
 
 pub mod auth;
 mod collector;
+mod console;
 pub mod criteo;
 pub mod error;
 mod metrics;
@@ -138,6 +139,7 @@ fn table() -> Vec<Route> {
             native::audience_history,
         ),
         route(M::GET, "/v1/audiences/{id}/report", native::audience_report),
+        route(M::GET, "/v1/audiences/{id}/sizes", native::audience_sizes),
         route(
             M::GET,
             "/v1/audiences/{id}/explain/{person}",
@@ -161,7 +163,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     for (_, path, handler) in table() {
         app = app.route(path, handler);
     }
-    app.merge(criteo::router())
+    app.route("/", axum::routing::get(console::index))
+        .route("/console/console.js", axum::routing::get(console::script))
+        .route("/console/console.css", axum::routing::get(console::style))
+        .merge(criteo::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(RequestDecompressionLayer::new())
         .layer(axum::middleware::from_fn_with_state(

@@ -713,6 +713,76 @@ pub async fn audience_history(
     Ok(Json(json!({"id": a.id, "history": items})).into_response())
 }
 
+/// `?days=` of `GET /v1/audiences/{id}/sizes`.
+#[derive(Debug, Deserialize)]
+pub struct SizesQuery {
+    pub days: Option<String>,
+}
+
+/// Most days `GET /v1/audiences/{id}/sizes` evaluates (one evaluation each).
+const MAX_SIZE_DAYS: u32 = 180;
+
+/// `GET /v1/audiences/{id}/sizes`: the audience's size by day two ways — `days`, recorded:
+/// entries and exits from its history (what really happened since it was saved); `evaluated`:
+/// the definition evaluated at the end of each of the last `days` days (default 30) on the data
+/// as it is now, so a new audience shows its trend too. What the console charts.
+#[utoipa::path(
+    get,
+    path = "/v1/audiences/{id}/sizes",
+    tag = "audiences",
+    params(("id" = String, Path, description = "The audience id"), ("days" = Option<u32>, Query, description = "Days to evaluate, 1–180 (default 30)")),
+    responses(
+        (status = 200, description = "Recorded and evaluated sizes, oldest first", body = crate::openapi::SizesBody),
+        (status = 400, description = "Invalid request; `field` names what is wrong", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such audience", body = crate::openapi::ErrorBody),
+    ),
+    security(("adminBearer" = []), ("adminBasic" = []))
+)]
+pub async fn audience_sizes(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Q(q): Q<SizesQuery>,
+) -> Result<Response, ApiError> {
+    let adv = auth::admin(&state, &headers)?;
+    let days = match q.days.as_deref() {
+        None => 30,
+        Some(d) => d
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=MAX_SIZE_DAYS).contains(d))
+            .ok_or_else(|| {
+                ApiError::bad_request("days", format!("days must be 1 to {MAX_SIZE_DAYS}"))
+            })?,
+    };
+    let a = saved(&adv, &id)?;
+    let rule = rule_of(&a)?;
+    let id = a.id.clone();
+    let now = audex_engine::now_ms();
+    let (recorded, evaluated) = tokio::task::spawn_blocking(move || {
+        let recorded = adv
+            .history(Some(&a.id))
+            .map(|h| audex_engine::audiences::daily_sizes(&h))?;
+        let mut evaluated = Vec::with_capacity(days as usize);
+        for k in (0..i64::from(days)).rev() {
+            // The end of each day; today's point is now.
+            let day_end = (now.div_euclid(86_400_000) - k + 1) * 86_400_000 - 1;
+            let at = day_end.min(now);
+            let size = adv.evaluate(&rule, at)?.len();
+            let date = chrono::DateTime::from_timestamp_millis(at)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            evaluated.push(json!({"date": date, "size": size}));
+        }
+        Ok::<_, audex_engine::EngineError>((recorded, evaluated))
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(Json(json!({"id": id, "days": recorded, "evaluated": evaluated})).into_response())
+}
+
 /// `GET /v1/audiences/{id}/report`: each ad campaign's cost and results among the audience's
 /// members (CPM, CTR, cost per qualified visit, cost per order, ROAS; see
 /// `audex_engine::reports`).

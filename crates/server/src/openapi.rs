@@ -56,6 +56,7 @@ pub const ADMIN_BASIC: &str = "adminBasic";
         crate::native::audience_members,
         crate::native::audience_history,
         crate::native::audience_report,
+        crate::native::audience_sizes,
         crate::native::explain,
         crate::openrtb::bid_request,
         crate::metrics::healthz,
@@ -65,7 +66,7 @@ pub const ADMIN_BASIC: &str = "adminBasic";
     components(schemas(
         ErrorBody, SegmentEvent, BatchBody, IngestAck, TokenRequest, TokenResponse,
         AudienceSummary, AudienceList, AudienceDetail, DefinitionBody, FunnelStage, SizeBody, Overlap,
-        HistoryBody, HistoryItem, ReportBody, CampaignRow, PersonAudiences, Recommendations, Health
+        HistoryBody, HistoryItem, ReportBody, CampaignRow, SizesBody, DaySize, EvaluatedSize, PersonAudiences, Recommendations, Health
     )),
     modifiers(&SecurityAddon),
     tags(
@@ -374,6 +375,35 @@ pub struct CampaignRow {
     pub cost_per_order: Option<f64>,
     /// Revenue per unit of cost.
     pub roas: Option<f64>,
+}
+
+/// One day of membership.
+#[derive(ToSchema)]
+pub struct DaySize {
+    /// `YYYY-MM-DD` (UTC).
+    pub date: String,
+    pub entered: u64,
+    pub left: u64,
+    /// Members at the end of the day.
+    pub size: u64,
+}
+
+/// The definition evaluated at the end of a day.
+#[derive(ToSchema)]
+pub struct EvaluatedSize {
+    /// `YYYY-MM-DD` (UTC).
+    pub date: String,
+    pub size: u64,
+}
+
+/// `GET /v1/audiences/{id}/sizes`.
+#[derive(ToSchema)]
+pub struct SizesBody {
+    pub id: String,
+    /// Recorded: days with entries or exits, oldest first.
+    pub days: Vec<DaySize>,
+    /// Evaluated on today's data at the end of each of the last `days` days, oldest first.
+    pub evaluated: Vec<EvaluatedSize>,
 }
 
 /// `GET /v1/audiences/{id}/report`.

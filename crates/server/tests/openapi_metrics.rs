@@ -537,3 +537,48 @@ async fn metrics_count_the_traffic() {
         4.0
     );
 }
+
+/// The console's files are served from the binary with their types and a policy that lets the
+/// page load nothing from anywhere else; the page points at the script and style it is served
+/// with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_is_served_with_a_self_only_policy() {
+    let s = start().await;
+    let http = reqwest::Client::new();
+    let mut bodies = Vec::new();
+    for (path, ty) in [
+        ("/", "text/html"),
+        ("/console/console.js", "text/javascript"),
+        ("/console/console.css", "text/css"),
+    ] {
+        let r = http
+            .get(format!("{}{path}", s.base))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), reqwest::StatusCode::OK, "{path}");
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        assert!(header("content-type").starts_with(ty), "{path}");
+        let csp = header("content-security-policy");
+        assert!(
+            csp.contains("default-src 'self'") && csp.contains("connect-src 'self'"),
+            "{csp}"
+        );
+        bodies.push(r.text().await.expect("body"));
+    }
+    assert!(
+        bodies[0].contains("/console/console.js") && bodies[0].contains("/console/console.css")
+    );
+    // The SVG namespace is a name, not a request.
+    let outside = bodies.iter().any(|b| {
+        let b = b.replace("http://www.w3.org/2000/svg", "");
+        b.contains("http://") || b.contains("https://")
+    });
+    assert!(!outside, "no outside URL");
+}
