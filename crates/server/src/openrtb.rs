@@ -19,6 +19,10 @@
 //!   — and the viewer is in its audience filter, if it has one. A person Audex does not know
 //!   gets only those without a filter. (Membership earned by reading such pages before is
 //!   among the person's audiences already.)
+//! - **Location audiences near the device:** a saved `location` audience is added when the
+//!   device is within its radius of one of its points now — `device.geo` `lat`/`lon`, else
+//!   `device.ip`/`ipv6` through the installed GeoIP database (`audex geoip install`) — known
+//!   person or not.
 //! - **Recommended products** (DESIGN "Serving"): the first Audex object's `ext.recommendations`
 //!   holds up to `?recommendations=N` products (default 5, 0 for none) from the advertiser's
 //!   retargeting recommender (`product_id`, `title`, `brand`, `price`, `currency`, `category`,
@@ -42,7 +46,7 @@ use audex_engine::{Advertiser, EngineError};
 use audex_model::event::Gender;
 use audex_model::taxonomy::{AudienceTaxonomy, ContentTaxonomy};
 use audex_profile::PersonId;
-use audex_rules::{AudienceKind, Predicate, Rule};
+use audex_rules::{AudienceKind, GeoPoint, Predicate, Rule};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -149,7 +153,11 @@ pub async fn bid_request(
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
     let mut segments = segments;
-    for a in in_context(&adv, &request, &segments)? {
+    let nearby = at_location(&adv, &request)?;
+    for a in in_context(&adv, &request, &segments)?
+        .into_iter()
+        .chain(nearby)
+    {
         if !segments.iter().any(|s| s.id == a.id) {
             segments.push(a);
         }
@@ -213,6 +221,64 @@ fn in_context(
         }
     }
     Ok(out)
+}
+
+/// Where the device is now: `device.geo` `lat`/`lon`, else `device.ip`/`device.ipv6` located
+/// with the data directory's GeoIP database in use (coordinates only when precise enough, as
+/// for events). `None` when the request does not tell.
+fn device_location(adv: &Advertiser, request: &Value) -> Option<GeoPoint> {
+    let device = request.get("device")?;
+    if let Some(geo) = device.get("geo")
+        && let (Some(lat), Some(lon)) = (
+            geo.get("lat").and_then(Value::as_f64),
+            geo.get("lon").and_then(Value::as_f64),
+        )
+    {
+        return Some(GeoPoint { lat, lon });
+    }
+    let ip = ["ip", "ipv6"]
+        .iter()
+        .find_map(|k| device.get(*k)?.as_str()?.trim().parse().ok())?;
+    let place = adv
+        .enrichment()
+        .geoip
+        .locate_at(audex_engine::now_ms(), ip)?;
+    let (lat, lon) = place.location?;
+    Some(GeoPoint { lat, lon })
+}
+
+/// Saved `location` audiences whose points of interest the device is near now (a bid from the
+/// shop's neighbourhood), whether or not Audex knows the person: the request's own location is
+/// fresher than any profile's.
+fn at_location(adv: &Advertiser, request: &Value) -> Result<Vec<SavedAudience>, ApiError> {
+    let defs = adv.definitions()?;
+    let located: Vec<&SavedAudience> = defs
+        .audiences
+        .iter()
+        .filter(|a| matches!(a.definition.kind, AudienceKind::Location { .. }))
+        .collect();
+    if located.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(here) = device_location(adv, request) else {
+        return Ok(Vec::new());
+    };
+    Ok(located
+        .into_iter()
+        .filter(|a| match &a.definition.kind {
+            AudienceKind::Location {
+                points_of_interest,
+                radius_in_km,
+            } => points_of_interest.iter().any(|p| {
+                here.distance_km(&GeoPoint {
+                    lat: p.latitude,
+                    lon: p.longitude,
+                }) <= *radius_in_km
+            }),
+            _ => false,
+        })
+        .cloned()
+        .collect())
 }
 
 fn json_response(body: Vec<u8>, matched: &'static str) -> Response {
@@ -288,6 +354,22 @@ pub fn validate(request: &Value) -> Result<Vec<(&'static str, String)>, ApiError
     for key in ["site", "app", "device", "user"] {
         if let Some(v) = root.get(key) {
             want_object(v, &format!("/{key}"))?;
+        }
+    }
+    if let Some(geo) = root.get("device").and_then(|d| d.get("geo")) {
+        let geo = want_object(geo, "/device/geo")?;
+        for (key, range) in [("lat", 90.0), ("lon", 180.0)] {
+            if let Some(v) = geo.get(key) {
+                let ok = v
+                    .as_f64()
+                    .is_some_and(|x| x.is_finite() && x.abs() <= range);
+                if !ok {
+                    return Err(ApiError::bad_request(
+                        format!("/device/geo/{key}"),
+                        format!("must be a number in [-{range}, {range}]"),
+                    ));
+                }
+            }
         }
     }
     if root.contains_key("site") && root.contains_key("app") {

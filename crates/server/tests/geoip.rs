@@ -292,3 +292,74 @@ async fn the_collector_gives_events_the_client_address() {
         let _ = s.stop.send(());
     }
 }
+
+/// Bid requests get the saved `location` audiences their device is near now: by `device.geo`,
+/// else by `device.ip` through the installed database, for people Audex has never seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bid_requests_match_location_audiences_by_the_device() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    GeoIp::install(dir.path(), &city_db(), audex_engine::now_ms() - 60_000)
+        .expect("test database installs");
+    let s = serve(dir.path()).await;
+    let creds = s.engine.create_advertiser("shop", 0).expect("advertiser");
+    let t = token(&s.base, &creds.client_id, &creds.client_secret).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/v1/audiences", s.base))
+        .bearer_auth(&t)
+        .json(
+            &json!({"name": "near the london store", "kind": {"location": {
+            "pointsOfInterest": [{"name": "store", "latitude": 51.5074, "longitude": -0.1278}],
+            "radiusInKm": 25}}}),
+        )
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let bid = |device: Value| {
+        json!({"id": "b1", "imp": [{"id": "1", "banner": {"w": 300, "h": 250}}],
+               "user": {"id": "never-seen"}, "device": device})
+    };
+    let post = |body: Value| {
+        let http = http.clone();
+        let url = format!("{}/v1/openrtb/bid-request", s.base);
+        let t = t.clone();
+        async move {
+            let r = http
+                .post(url)
+                .bearer_auth(t)
+                .json(&body)
+                .send()
+                .await
+                .expect("bid");
+            let status = r.status();
+            (status, r.json::<Value>().await.expect("json"))
+        }
+    };
+    let names = |v: &Value| -> Vec<String> {
+        v["user"]["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|d| d["segment"].as_array().into_iter().flatten())
+            .filter_map(|x| x["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let (status, v) = post(bid(json!({"ip": "81.2.69.142"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(names(&v), ["near the london store"], "{v}");
+    let (_, v) = post(bid(json!({"geo": {"lat": 51.52, "lon": -0.1, "type": 1}}))).await;
+    assert_eq!(names(&v), ["near the london store"], "{v}");
+    // The device's own fix wins over its network's.
+    let (_, v) = post(bid(
+        json!({"ip": "81.2.69.142", "geo": {"lat": 48.8566, "lon": 2.3522}}),
+    ))
+    .await;
+    assert!(names(&v).is_empty(), "{v}");
+    let (_, v) = post(bid(json!({"ip": "10.0.0.1"}))).await;
+    assert!(names(&v).is_empty(), "{v}");
+    let (status, v) = post(bid(json!({"geo": {"lat": 200.0, "lon": 0.0}}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(v["field"], "/device/geo/lat", "{v}");
+    let _ = s.stop.send(());
+}
