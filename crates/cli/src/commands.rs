@@ -121,6 +121,17 @@ pub struct ImportArgs {
     pub no_snapshot: bool,
 }
 
+#[derive(Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub adv: AdvertiserArg,
+    /// The Parquet file to write (replaced if it exists).
+    pub file: PathBuf,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Subcommand)]
 pub enum PeopleCommand {
     /// Print one person's profile. IDENTIFIER is a userId, anonymousId, device id, email,
@@ -232,6 +243,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
         },
         Command::Import(args) => import(&cli, args),
+        Command::Export(args) => export(&cli, args),
         Command::People { command } => match command {
             PeopleCommand::Show {
                 adv,
@@ -392,6 +404,83 @@ fn catalog_import(cli: &Cli, advertiser: &str, file: &Path, as_json: bool) -> Re
     Ok(0)
 }
 
+/// Whether `path` names a Parquet file (by its extension).
+fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+}
+
+#[cfg(not(feature = "parquet"))]
+const NO_PARQUET: &str = "this audex was built without Parquet support: build it with \
+     `cargo build --release -p audex-cli --features parquet`";
+
+#[cfg(feature = "parquet")]
+fn import_parquet(
+    adv: &audex_engine::Advertiser,
+    file: &Path,
+    options: &ImportOptions,
+    on_progress: &mut dyn FnMut(audex_engine::import::Progress),
+) -> Result<ImportReport> {
+    let lines = audex_parquet::JsonLines::open(file)?;
+    Ok(audex_engine::import::import_reader(
+        adv,
+        Box::new(lines),
+        &file.display().to_string(),
+        audex_engine::import::Format::Ndjson,
+        options,
+        on_progress,
+    )?)
+}
+
+#[cfg(not(feature = "parquet"))]
+fn import_parquet(
+    _adv: &audex_engine::Advertiser,
+    _file: &Path,
+    _options: &ImportOptions,
+    _on_progress: &mut dyn FnMut(audex_engine::import::Progress),
+) -> Result<ImportReport> {
+    bail!(NO_PARQUET)
+}
+
+#[cfg(feature = "parquet")]
+fn export(cli: &Cli, args: &ExportArgs) -> Result<i32> {
+    let engine = open_engine(cli)?;
+    let adv = engine.advertiser(&args.adv.advertiser)?;
+    let total = adv.log_stats().records;
+    let pb = bar(total, "export");
+    let t = Instant::now();
+    let records = adv.read_log()?.map(|r| r.map(|(_, record)| record));
+    let report = audex_parquet::export_events(records, &args.file, &mut |rows| {
+        pb.set_position(rows);
+    })
+    .with_context(|| format!("exporting to {}", args.file.display()))?;
+    pb.finish_and_clear();
+    let secs = t.elapsed().as_secs_f64();
+    if args.json {
+        println!(
+            "{}",
+            json!({"file": args.file, "rows": report.rows, "skipped": report.skipped,
+                   "bytes": report.bytes, "seconds": secs})
+        );
+    } else {
+        println!(
+            "{}: {} events ({} no longer valid, left out), {:.1} MB in {:.1}s",
+            args.file.display(),
+            report.rows,
+            report.skipped,
+            report.bytes as f64 / 1e6,
+            secs
+        );
+    }
+    Ok(0)
+}
+
+#[cfg(not(feature = "parquet"))]
+fn export(_cli: &Cli, _args: &ExportArgs) -> Result<i32> {
+    bail!(NO_PARQUET)
+}
+
 fn import(cli: &Cli, args: &ImportArgs) -> Result<i32> {
     let engine = open_engine(cli)?;
     let adv = engine.advertiser(&args.adv.advertiser)?;
@@ -419,19 +508,35 @@ fn import(cli: &Cli, args: &ImportArgs) -> Result<i32> {
         };
         let ack = args.ack;
         let t = Instant::now();
-        let report = import_path(&adv, file, &options, &mut |p| {
+        let parquet = is_parquet(file);
+        if parquet {
+            // Progress is in events (the file's bytes are compressed columns).
+            pb.set_length(0);
+            pb.set_style(
+                ProgressStyle::with_template("import {spinner} {msg} [{elapsed_precise}]")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+        }
+        let mut on_progress = |p: audex_engine::import::Progress| {
             if ack {
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "acked {}", p.lines);
                 let _ = out.flush();
             }
-            pb.set_position(p.bytes);
+            if !parquet {
+                pb.set_position(p.bytes);
+            }
             pb.set_message(format!(
                 "{} events, {:.0}/s",
                 p.accepted,
                 p.accepted as f64 / t.elapsed().as_secs_f64().max(1e-9)
             ));
-        })
+        };
+        let report = if parquet {
+            import_parquet(&adv, file, &options, &mut on_progress)
+        } else {
+            import_path(&adv, file, &options, &mut on_progress).map_err(anyhow::Error::from)
+        }
         .with_context(|| format!("importing {}", file.display()))?;
         pb.finish_and_clear();
         if !args.json {

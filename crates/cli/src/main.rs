@@ -52,8 +52,12 @@ pub enum Command {
         #[command(subcommand)]
         command: commands::CatalogCommand,
     },
-    /// Import events: Segment NDJSON (plain or .gz) or CSV; `-` reads standard input.
+    /// Import events: Segment NDJSON (plain or .gz), CSV, or Parquet with a `json` column (as
+    /// `audex export` writes; needs the `parquet` feature); `-` reads standard input.
     Import(commands::ImportArgs),
+    /// Export an advertiser's events to Parquet: typed columns plus each event's exact JSON, for
+    /// DuckDB, Spark or pandas, and for `audex import` elsewhere (needs the `parquet` feature).
+    Export(commands::ExportArgs),
     /// Inspect people.
     People {
         #[command(subcommand)]

@@ -34,7 +34,12 @@ function s(tag, attrs, ...children) {
 
 const fmt = new Intl.NumberFormat("en-US");
 const num = (x) => (x === null || x === undefined ? "—" : fmt.format(x));
-const money = (x) => (x === null || x === undefined ? "—" : x.toFixed(2));
+/** Money with the decimals its size needs (ad costs per order can be fractions of a cent). */
+const money = (x) => {
+  if (x === null || x === undefined) return "—";
+  const a = Math.abs(x);
+  return a >= 100 ? fmt.format(Math.round(x)) : a >= 1 || a === 0 ? x.toFixed(2) : x.toPrecision(2);
+};
 const pct = (x) => (x === null || x === undefined ? "—" : (100 * x).toFixed(2) + " %");
 
 class ApiError extends Error {
