@@ -11,7 +11,7 @@ TEST=$ROOT/tests/console
 if [ ! -x /usr/bin/chromium ]; then
     echo "== console: install Debian's chromium"
     sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 echo "== console: install playwright-core"
 (cd "$TEST" && npm install --no-audit --no-fund --loglevel=error)
@@ -20,17 +20,7 @@ cargo build --quiet -p audex-cli --bin audex
 AUDEX=${CARGO_TARGET_DIR:-$ROOT/target}/debug/audex
 TAXONOMY=${AUDEX_TAXONOMY:-$ROOT/../shared/data/google-product-taxonomy/taxonomy-with-ids.en-US.txt}
 
-WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
+source .ci/serve-lib.sh
 
 echo "== console: a 3,000-person shop with audiences"
 A=("$AUDEX" --data "$WORK/data" --taxonomy "$TAXONOMY")
@@ -52,17 +42,7 @@ AUDEX_CLIENT_SECRET=$(field client_secret)
 AUDEX_PERSON=$("${A[@]}" audience members "cart abandoners" 2>/dev/null | sed -n 2p | cut -d, -f2)
 [ -n "$AUDEX_PERSON" ] || { echo "no member to look up"; exit 1; }
 
-PORT=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
-AUDEX_URL=http://127.0.0.1:$PORT
-"${A[@]}" serve --addr "127.0.0.1:$PORT" --model-refresh 0 >"$WORK/serve.log" 2>&1 &
-SERVER_PID=$!
-for i in $(seq 100); do
-    if curl -fsS "$AUDEX_URL/healthz" >/dev/null 2>&1; then break; fi
-    if ! kill -0 "$SERVER_PID" 2>/dev/null || [ "$i" = 100 ]; then
-        echo "audex serve did not come up:"; cat "$WORK/serve.log"; exit 1
-    fi
-    sleep 0.2
-done
+ci_serve AUDEX_URL "${A[@]}" serve --model-refresh 0
 
 echo "== console: headless Chromium"
 SHOTS=${CONSOLE_SHOTS:-${CARGO_TARGET_DIR:-$ROOT/target}/console-shots} node "$TEST/console.test.mjs"

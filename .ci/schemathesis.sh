@@ -19,17 +19,7 @@ echo "== schemathesis: build audex"
 cargo build --quiet -p audex-cli --bin audex
 AUDEX=${CARGO_TARGET_DIR:-$ROOT/target}/debug/audex
 
-WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
+source .ci/serve-lib.sh
 
 DATA=$WORK/data
 "$AUDEX" --data "$DATA" sim --people 300 --days 30 --seed 11 \
@@ -42,17 +32,7 @@ CLIENT_SECRET=$(field client_secret)
 "$AUDEX" --data "$DATA" catalog import --advertiser fuzz-shop "$WORK/sim/catalog.tsv" >/dev/null
 "$AUDEX" --data "$DATA" import --advertiser fuzz-shop "$WORK/sim/events.ndjson" >/dev/null
 
-PORT=$("$VENV/bin/python" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
-BASE=http://127.0.0.1:$PORT
-"$AUDEX" --data "$DATA" serve --addr "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
-SERVER_PID=$!
-for i in $(seq 150); do
-    if curl -fsS "$BASE/healthz" >/dev/null 2>&1; then break; fi
-    if ! kill -0 "$SERVER_PID" 2>/dev/null || [ "$i" = 150 ]; then
-        echo "audex serve did not come up:"; cat "$WORK/serve.log"; exit 1
-    fi
-    sleep 0.2
-done
+ci_serve BASE "$AUDEX" --data "$DATA" serve
 # Saved audiences, so that some generated ids and lookups hit real data.
 for rule in 'product_viewed within 30d' 'order_completed within 30d'; do
     curl -fsS -u "$CLIENT_ID:$CLIENT_SECRET" -H 'content-type: application/json' \

@@ -20,17 +20,7 @@ echo "== SDK (Criteo Marketing Solutions): build audex"
 cargo build --quiet -p audex-cli --bin audex
 AUDEX=${CARGO_TARGET_DIR:-$ROOT/target}/debug/audex
 
-WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
+source .ci/serve-lib.sh
 
 DATA=$WORK/data
 "$AUDEX" --data "$DATA" sim --people "${AUDEX_CRITEO_PEOPLE:-3000}" --days 90 --seed 7 \
@@ -48,18 +38,8 @@ AUDEX_TRUTH=$WORK/sim/truth.ndjson
 "$AUDEX" --data "$DATA" catalog import --advertiser criteo-shop "$WORK/sim/catalog.tsv" >/dev/null
 "$AUDEX" --data "$DATA" import --advertiser criteo-shop "$WORK/sim/events.ndjson" >/dev/null
 
-PORT=$("$VENV/bin/python" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
-export CRITEO_HOST=http://127.0.0.1:$PORT
-"$AUDEX" --data "$DATA" serve --addr "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
-SERVER_PID=$!
-for i in $(seq 150); do
-    if curl -fsS "$CRITEO_HOST/healthz" >/dev/null 2>&1; then break; fi
-    if ! kill -0 "$SERVER_PID" 2>/dev/null || [ "$i" = 150 ]; then
-        echo "audex serve did not come up:"; cat "$WORK/serve.log"; exit 1
-    fi
-    sleep 0.2
-done
-echo "audex serve on $CRITEO_HOST (pid $SERVER_PID)"
+ci_serve CRITEO_HOST "$AUDEX" --data "$DATA" serve
+export CRITEO_HOST
 
 echo "== SDK (Criteo Marketing Solutions): test_criteo_sdk.py"
 if ! "$VENV/bin/python" "$SDK/test_criteo_sdk.py"; then

@@ -21,17 +21,7 @@ echo "== SDK (Segment protocol): build audex"
 cargo build --quiet -p audex-cli --bin audex
 AUDEX=${CARGO_TARGET_DIR:-$ROOT/target}/debug/audex
 
-WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
+source .ci/serve-lib.sh
 
 CREDS=$("$AUDEX" --data "$WORK/data" advertiser create sdk-shop --json)
 field() { printf '%s' "$CREDS" | "$VENV/bin/python" -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
@@ -40,18 +30,8 @@ AUDEX_WRITE_KEY=$(field write_key)
 AUDEX_CLIENT_ID=$(field client_id)
 AUDEX_CLIENT_SECRET=$(field client_secret)
 
-PORT=$("$VENV/bin/python" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
-export AUDEX_URL=http://127.0.0.1:$PORT
-"$AUDEX" --data "$WORK/data" serve --addr "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
-SERVER_PID=$!
-for i in $(seq 100); do
-    if curl -fsS "$AUDEX_URL/healthz" >/dev/null 2>&1; then break; fi
-    if ! kill -0 "$SERVER_PID" 2>/dev/null || [ "$i" = 100 ]; then
-        echo "audex serve did not come up:"; cat "$WORK/serve.log"; exit 1
-    fi
-    sleep 0.2
-done
-echo "audex serve on $AUDEX_URL (pid $SERVER_PID)"
+ci_serve AUDEX_URL "$AUDEX" --data "$WORK/data" serve
+export AUDEX_URL
 
 passed=0 failed=0
 run() {

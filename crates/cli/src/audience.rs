@@ -513,7 +513,7 @@ pub fn audience(cli: &Cli, command: &AudienceCommand) -> Result<i32> {
             if *json {
                 write_stdout(
                     &json!({"id": aud.id, "name": aud.name(), "members": r.members,
-                        "reached": r.reached, "attribution_days": audex_engine::reports::ATTRIBUTION_DAYS,
+                        "reached": r.total.reached, "attribution_days": audex_engine::reports::ATTRIBUTION_DAYS,
                         "campaigns": r.campaigns, "total": r.total})
                     .to_string(),
                 )?;
@@ -524,7 +524,7 @@ pub fn audience(cli: &Cli, command: &AudienceCommand) -> Result<i32> {
                     aud.name(),
                     aud.id,
                     r.members,
-                    r.reached,
+                    r.total.reached,
                     "campaign",
                     "reached",
                     "impr.",

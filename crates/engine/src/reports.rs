@@ -74,11 +74,10 @@ impl CampaignResult {
 pub struct CampaignReport {
     /// Members evaluated.
     pub members: u64,
-    /// Members reached by any campaign (a member reached by two counts once).
-    pub reached: u64,
     /// Per campaign, most cost first.
     pub campaigns: Vec<CampaignResult>,
-    /// Every campaign together (`reached` is members reached by any).
+    /// Every campaign together (`reached` is members reached by any: one reached by two
+    /// campaigns counts once).
     pub total: CampaignResult,
 }
 
@@ -215,7 +214,6 @@ pub fn campaign_report(store: &ProfileStore, members: &RoaringBitmap) -> Campaig
     total.finish();
     CampaignReport {
         members: members.len(),
-        reached: reached_any,
         campaigns,
         total,
     }
@@ -304,7 +302,7 @@ mod tests {
         };
         let members: RoaringBitmap = [id("ann"), id("bob")].into_iter().collect();
         let r = campaign_report(&s, &members);
-        assert_eq!((r.members, r.reached), (2, 2));
+        assert_eq!((r.members, r.total.reached), (2, 2));
         let spring = &r.campaigns[0];
         assert_eq!(spring.campaign_id, "spring", "most cost first");
         assert_eq!(

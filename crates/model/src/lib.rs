@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod event;
+pub mod geo;
 pub mod kind;
 pub mod normalize;
 pub mod season;

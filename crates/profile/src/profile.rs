@@ -86,18 +86,9 @@ pub struct Move {
 /// A move is at least this far (km); nearer places are the same neighbourhood.
 pub const MOVE_MIN_KM: f64 = 3.0;
 
-/// Great-circle distance in km.
-pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
-    let dp = p2 - p1;
-    let dl = (lon2 - lon1).to_radians();
-    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    2.0 * 6371.0 * a.sqrt().min(1.0).asin()
-}
-
 impl Place {
     fn km_to(&self, lat: f32, lon: f32) -> f64 {
-        haversine_km(
+        audex_model::geo::haversine_km(
             f64::from(self.lat),
             f64::from(self.lon),
             f64::from(lat),

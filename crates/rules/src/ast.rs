@@ -790,16 +790,12 @@ pub struct GeoPoint {
 }
 
 /// Mean Earth radius (IUGG) used by every distance in rules.
-pub const EARTH_RADIUS_KM: f64 = 6371.0088;
+pub use audex_model::geo::EARTH_RADIUS_KM;
 
 impl GeoPoint {
     /// Great-circle (haversine) distance in km: the one distance both evaluators use.
     pub fn distance_km(&self, other: &GeoPoint) -> f64 {
-        let (la1, la2) = (self.lat.to_radians(), other.lat.to_radians());
-        let dla = la2 - la1;
-        let dlo = (other.lon - self.lon).to_radians();
-        let a = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
-        2.0 * EARTH_RADIUS_KM * a.sqrt().min(1.0).asin()
+        audex_model::geo::haversine_km(self.lat, self.lon, other.lat, other.lon)
     }
 }
 

@@ -817,7 +817,7 @@ pub async fn audience_report(
         "funnel_stage": a.funnel_stage(),
         "attribution_days": audex_engine::reports::ATTRIBUTION_DAYS,
         "members": report.members,
-        "reached": report.reached,
+        "reached": report.total.reached,
         "campaigns": report.campaigns,
         "total": report.total,
     }))

@@ -93,6 +93,31 @@ async fn audiences_of(base: &str, token: &str, who: &str) -> Vec<String> {
     names
 }
 
+/// Saves an audience (`{"name", "rule" | "kind"}`); panics unless it is created.
+async fn create_audience(base: &str, token: &str, body: Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/audiences"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("create audience");
+    assert_eq!(r.status(), StatusCode::CREATED, "{body}");
+}
+
+/// A person's profile (`GET /v1/people/{who}`).
+async fn profile(base: &str, token: &str, who: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{base}/v1/people/{who}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("profile")
+        .json()
+        .await
+        .expect("json")
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).expect("read dir") {
         let path = entry.expect("entry").path();
@@ -126,14 +151,7 @@ async fn events_are_located_from_their_ip_and_stay_located_after_a_replay() {
         ("gb", "country in (GB)"),
         ("bt", "country in (BT)"),
     ] {
-        let r = http
-            .post(format!("{}/v1/audiences", s.base))
-            .bearer_auth(&t)
-            .json(&json!({"name": name, "rule": rule}))
-            .send()
-            .await
-            .expect("create audience");
-        assert_eq!(r.status(), StatusCode::CREATED, "{name}");
+        create_audience(&s.base, &t, json!({"name": name, "rule": rule})).await;
     }
 
     let now = chrono::Utc::now();
@@ -178,13 +196,7 @@ async fn events_are_located_from_their_ip_and_stay_located_after_a_replay() {
         assert_eq!(audiences_of(&s.base, &t, who).await, want, "{who}");
     }
     // The profile says where the location came from.
-    let r = http
-        .get(format!("{}/v1/people/web-ldn", s.base))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .expect("profile");
-    let v: Value = r.json().await.expect("json");
+    let v = profile(&s.base, &t, "web-ldn").await;
     assert_eq!(v["location"]["source"], "ip", "{v}");
     assert_eq!(v["location"]["lat"], 51.5142, "{v}");
     assert_eq!(v["country"], "GB", "{v}");
@@ -227,14 +239,12 @@ async fn the_collector_gives_events_the_client_address() {
         let creds = s.engine.create_advertiser("shop", 0).expect("advertiser");
         let t = token(&s.base, &creds.client_id, &creds.client_secret).await;
         let http = reqwest::Client::new();
-        let r = http
-            .post(format!("{}/v1/audiences", s.base))
-            .bearer_auth(&t)
-            .json(&json!({"name": "se", "rule": "near (58.41, 15.62) within 20km"}))
-            .send()
-            .await
-            .expect("create audience");
-        assert_eq!(r.status(), StatusCode::CREATED);
+        create_audience(
+            &s.base,
+            &t,
+            json!({"name": "se", "rule": "near (58.41, 15.62) within 20km"}),
+        )
+        .await;
         // A single call and a batch, both through a proxy that says the browser is in
         // Linköping; the batch's second event names its own address (London).
         let r = http
@@ -270,23 +280,11 @@ async fn the_collector_gives_events_the_client_address() {
             "trust {trust}"
         );
         assert!(audiences_of(&s.base, &t, "own-ip").await.is_empty());
-        let r = http
-            .get(format!("{}/v1/people/own-ip", s.base))
-            .bearer_auth(&t)
-            .send()
-            .await
-            .expect("profile");
-        let v: Value = r.json().await.expect("json");
+        let v = profile(&s.base, &t, "own-ip").await;
         assert_eq!(v["country"], "GB", "its own context.ip was kept: {v}");
         if !trust {
             // The loopback peer was recorded instead: no location, no country.
-            let r = http
-                .get(format!("{}/v1/people/single", s.base))
-                .bearer_auth(&t)
-                .send()
-                .await
-                .expect("profile");
-            let v: Value = r.json().await.expect("json");
+            let v = profile(&s.base, &t, "single").await;
             assert!(v["location"].is_null() && v["country"].is_null(), "{v}");
         }
         let _ = s.stop.send(());
@@ -304,18 +302,14 @@ async fn bid_requests_match_location_audiences_by_the_device() {
     let creds = s.engine.create_advertiser("shop", 0).expect("advertiser");
     let t = token(&s.base, &creds.client_id, &creds.client_secret).await;
     let http = reqwest::Client::new();
-    let r = http
-        .post(format!("{}/v1/audiences", s.base))
-        .bearer_auth(&t)
-        .json(
-            &json!({"name": "near the london store", "kind": {"location": {
+    create_audience(
+        &s.base,
+        &t,
+        json!({"name": "near the london store", "kind": {"location": {
             "pointsOfInterest": [{"name": "store", "latitude": 51.5074, "longitude": -0.1278}],
             "radiusInKm": 25}}}),
-        )
-        .send()
-        .await
-        .expect("create");
-    assert_eq!(r.status(), StatusCode::CREATED);
+    )
+    .await;
     let bid = |device: Value| {
         json!({"id": "b1", "imp": [{"id": "1", "banner": {"w": 300, "h": 250}}],
                "user": {"id": "never-seen"}, "device": device})
