@@ -146,6 +146,29 @@ pub enum PeopleCommand {
         #[arg(long)]
         now: Option<String>,
     },
+    /// Delete people on request (privacy): each leaves every audience and export at once, and
+    /// a later event with one of their identifiers starts a new person. Their events stay in
+    /// the log until it is erased (`--erase` here, or `audex people erase`).
+    Delete {
+        #[command(flatten)]
+        adv: AdvertiserArg,
+        /// Identifiers as `people show` takes them; one person each.
+        #[arg(required = true)]
+        identifiers: Vec<String>,
+        /// Also rewrite the log without the deleted people's events.
+        #[arg(long)]
+        erase: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rewrite the event log without the events of people deleted so far, so nothing of theirs
+    /// stays on disk; every other person keeps their id, audiences and history.
+    Erase {
+        #[command(flatten)]
+        adv: AdvertiserArg,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -251,6 +274,16 @@ pub fn run(cli: Cli) -> Result<i32> {
                 json,
                 now,
             } => people_show(&cli, &adv.advertiser, identifier, *json, now.as_deref()),
+            PeopleCommand::Delete {
+                adv,
+                identifiers,
+                erase,
+                json,
+            } => people_delete(&cli, &adv.advertiser, identifiers, *erase, *json),
+            PeopleCommand::Erase { adv, json } => {
+                let engine = open_engine(&cli)?;
+                people_erase(&engine, &adv.advertiser, *json)
+            }
         },
         Command::Taxonomy { command } => match command {
             TaxonomyCommand::Import { file } => {
@@ -450,7 +483,7 @@ fn export(cli: &Cli, args: &ExportArgs) -> Result<i32> {
     let total = adv.log_stats().records;
     let pb = bar(total, "export");
     let t = Instant::now();
-    let records = adv.read_log()?.map(|r| r.map(|(_, record)| record));
+    let records = adv.export_records()?;
     let report = audex_parquet::export_events(records, &args.file, &mut |rows| {
         pb.set_position(rows);
     })
@@ -643,6 +676,91 @@ fn people_show(
         render_profile(&view, engine.taxonomy())
     };
     write_stdout(&text)?;
+    Ok(0)
+}
+
+fn people_delete(
+    cli: &Cli,
+    advertiser: &str,
+    identifiers: &[String],
+    erase: bool,
+    as_json: bool,
+) -> Result<i32> {
+    let engine = open_engine(cli)?;
+    let adv = engine.advertiser(advertiser)?;
+    let mut missing = 0;
+    let mut rows = Vec::new();
+    for identifier in identifiers {
+        match adv.delete_person(identifier)? {
+            Some(d) => {
+                if !as_json {
+                    println!(
+                        "deleted {identifier}: person {}, {} identifiers, left {} audiences",
+                        d.person,
+                        d.identifiers,
+                        d.audiences_left.len()
+                    );
+                }
+                rows.push(json!({"identifier": identifier, "deleted": d}));
+            }
+            None => {
+                missing += 1;
+                eprintln!("no person with identifier {identifier:?}");
+                rows.push(json!({"identifier": identifier, "deleted": null}));
+            }
+        }
+    }
+    drop(adv);
+    let code = if missing > 0 { 1 } else { 0 };
+    if erase {
+        let report = erase_log(&engine, advertiser)?;
+        if as_json {
+            println!("{}", json!({"people": rows, "erased": report}));
+        } else {
+            print_erase(report.as_ref());
+        }
+    } else if as_json {
+        println!("{}", json!({"people": rows}));
+    }
+    Ok(code)
+}
+
+fn erase_log(
+    engine: &audex_engine::Engine,
+    advertiser: &str,
+) -> Result<Option<audex_engine::erase::EraseReport>> {
+    let pb = bar(0, "erase");
+    let report = engine.erase_deleted(advertiser, &mut |done, total| {
+        pb.set_length(total);
+        pb.set_position(done);
+    })?;
+    pb.finish_and_clear();
+    Ok(report)
+}
+
+fn print_erase(report: Option<&audex_engine::erase::EraseReport>) {
+    match report {
+        None => println!("nothing to erase: no deleted person's events are in the log"),
+        Some(r) => println!(
+            "erased {} events of {} deleted people ({} kept events rewritten); log {} → {} records, {:.1} → {:.1} MB",
+            r.events_erased,
+            r.people,
+            r.events_rewritten,
+            r.records_before,
+            r.records_after,
+            r.bytes_before as f64 / 1e6,
+            r.bytes_after as f64 / 1e6
+        ),
+    }
+}
+
+fn people_erase(engine: &audex_engine::Engine, advertiser: &str, as_json: bool) -> Result<i32> {
+    let report = erase_log(engine, advertiser)?;
+    if as_json {
+        println!("{}", json!({"erased": report}));
+    } else {
+        print_erase(report.as_ref());
+    }
     Ok(0)
 }
 

@@ -55,6 +55,8 @@ pub struct State {
     pub applied_to: LogPosition,
     /// Events applied in all.
     pub events: u64,
+    /// People deleted whose events are still in the log (erasing the log clears it).
+    pub unerased_deletions: u64,
 }
 
 mod dedup_serde {
@@ -167,6 +169,7 @@ impl Advertiser {
         enrichment: std::sync::Arc<Enrichment>,
     ) -> Result<Advertiser, EngineError> {
         std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
+        crate::erase::recover(dir)?;
         let (log, recovery): (EventLog, RecoveryReport) =
             EventLog::open(&dir.join("log"), LogConfig::default())?;
         if recovery.truncated_bytes > 0 {
@@ -253,6 +256,20 @@ impl Advertiser {
         while let Some(frame) = reader.next_frame() {
             let (_, next, records) = frame?;
             for r in records {
+                match crate::erase::Control::parse(&r.payload) {
+                    Some(Ok(control)) => {
+                        if control.apply(&mut state.profiles).is_some() {
+                            state.unerased_deletions += 1;
+                        }
+                        continue;
+                    }
+                    Some(Err(e)) => {
+                        skipped += 1;
+                        tracing::warn!(error = %e, "log control record unreadable; skipped");
+                        continue;
+                    }
+                    None => {}
+                }
                 match parse_event_json(&r.payload, r.received_at_ms) {
                     Ok(mut event) => {
                         crate::ingest::enrich(&mut event, &self.enrichment);
@@ -355,7 +372,7 @@ impl Advertiser {
         let state = RwLockWriteGuard::downgrade(state);
         touched.sort_unstable();
         touched.dedup();
-        self.after_apply(&state, &touched)?;
+        self.after_apply(&state, &touched, "event")?;
         for o in &mut outcomes {
             o.durable_to = durable_to;
         }
@@ -367,11 +384,16 @@ impl Advertiser {
     /// only writer of the memberships besides a refresh's swap (also under `ingest_lock`): it
     /// evaluates under the read lock, which lookups share, and holds the write lock only to
     /// apply the changes.
-    fn after_apply(&self, state: &State, touched: &[PersonId]) -> Result<(), EngineError> {
+    fn after_apply(
+        &self,
+        state: &State,
+        touched: &[PersonId],
+        cause: &str,
+    ) -> Result<Vec<audiences::Transition>, EngineError> {
         {
             let mut index = self.index.write().map_err(|_| EngineError::Poisoned)?;
             let Some(index) = index.as_mut() else {
-                return Ok(());
+                return Ok(Vec::new());
             };
             for &p in touched {
                 index.update_person(&state.profiles, p);
@@ -387,7 +409,7 @@ impl Advertiser {
             .map_err(|_| EngineError::Poisoned)?
             .is_none()
         {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let defs = self.defs.read().map_err(|_| EngineError::Poisoned)?;
         let mut ctx = audiences::context(&state.profiles, self.taxonomy.as_deref(), &defs)?;
@@ -399,7 +421,7 @@ impl Advertiser {
         {
             let guard = self.memberships.read().map_err(|_| EngineError::Poisoned)?;
             let Some(m) = guard.as_ref() else {
-                return Ok(());
+                return Ok(Vec::new());
             };
             for a in &defs.audiences {
                 let Some(rule) = ctx.audiences.get(&a.id) else {
@@ -423,7 +445,7 @@ impl Advertiser {
                             person: p,
                             entered: now_in,
                             at_ms: now,
-                            cause: "event".into(),
+                            cause: cause.into(),
                         });
                     }
                 }
@@ -456,7 +478,8 @@ impl Advertiser {
         {
             during.extend(touched.iter().copied());
         }
-        audiences::append_history(&self.dir.join("history.ndjson"), &transitions)
+        audiences::append_history(&self.dir.join("history.ndjson"), &transitions)?;
+        Ok(transitions)
     }
 
     /// Read access to the definitions (audiences, lists, tags).
@@ -1221,6 +1244,122 @@ impl Advertiser {
     pub fn read_log(&self) -> Result<audex_store::LogReader, EngineError> {
         Ok(self.log.read_from(LogPosition::default())?)
     }
+
+    /// Deletes a person on request (privacy): any of their identifiers in (see
+    /// [`view::identifier_candidates`](crate::view::identifier_candidates)). A `delete` record
+    /// is made durable first; then their identifiers stop resolving, their profile is dropped,
+    /// they leave every audience (history cause `deleted`) and every export, and the snapshot
+    /// is rewritten without them. Their events stay in the log until it is compacted
+    /// ([`Engine::erase_deleted`](crate::Engine::erase_deleted)). `None`: nobody has it.
+    pub fn delete_person(&self, identifier: &str) -> Result<Option<DeletedPerson>, EngineError> {
+        // Evaluate the saved audiences first if they never were, so the exits are recorded.
+        let loaded = self
+            .memberships
+            .read()
+            .map_err(|_| EngineError::Poisoned)?
+            .is_some();
+        if !loaded {
+            self.refresh_memberships(crate::now_ms(), "definition")?;
+        }
+        let deleted = {
+            let _guard = self.ingest_lock.lock().map_err(|_| EngineError::Poisoned)?;
+            let (id, person) = {
+                let state = self.state.read().map_err(|_| EngineError::Poisoned)?;
+                let found = crate::view::identifier_candidates(identifier)
+                    .into_iter()
+                    .find_map(|id| state.profiles.person(&id).map(|p| (id, p)));
+                let Some(found) = found else {
+                    return Ok(None);
+                };
+                found
+            };
+            let control = crate::erase::Control::DeletePerson(id);
+            let durable_to = self.log.append(&[Record {
+                received_at_ms: crate::now_ms(),
+                payload: control.to_payload(),
+            }])?;
+            let mut state = self.state.write().map_err(|_| EngineError::Poisoned)?;
+            let identifiers = state.profiles.identity.ids_of(person).len();
+            let events = state
+                .profiles
+                .profile(person)
+                .map_or(0, |p| p.entries.len());
+            if control.apply(&mut state.profiles).is_some() {
+                state.unerased_deletions += 1;
+            }
+            state.applied_to = durable_to;
+            let state = RwLockWriteGuard::downgrade(state);
+            let audiences = self
+                .after_apply(&state, &[person], "deleted")?
+                .into_iter()
+                .filter(|t| !t.entered)
+                .map(|t| t.audience)
+                .collect();
+            DeletedPerson {
+                person,
+                identifiers,
+                history_entries: events,
+                audiences_left: audiences,
+            }
+        };
+        // Nothing of theirs stays in the derived files: the snapshot and the saved membership.
+        self.snapshot()?;
+        let _refresh = self
+            .refresh_lock
+            .lock()
+            .map_err(|_| EngineError::Poisoned)?;
+        let path = self.dir.join("membership.bin");
+        let bytes = match self
+            .memberships
+            .read()
+            .map_err(|_| EngineError::Poisoned)?
+            .as_ref()
+        {
+            Some(m) => Some(snapshot::encode_memberships(&path, m)?),
+            None => None,
+        };
+        if let Some(bytes) = bytes {
+            crate::fsutil::write_atomic(&path, &bytes)?;
+        }
+        Ok(Some(deleted))
+    }
+
+    /// The log's records as an export should see them: without control records and without
+    /// the events of people deleted but not yet erased.
+    pub fn export_records(
+        &self,
+    ) -> Result<impl Iterator<Item = Result<Record, EngineError>> + use<>, EngineError> {
+        let erased = if self.state()?.unerased_deletions > 0 {
+            let records = self
+                .read_log()?
+                .map(|r| r.map(|(_, rec)| rec).map_err(EngineError::from));
+            crate::erase::plan(records, self.state()?.profiles.utc_offset_ms)?.drop
+        } else {
+            RoaringBitmap::new()
+        };
+        Ok(self
+            .read_log()?
+            .enumerate()
+            .filter_map(move |(i, r)| match r {
+                Err(e) => Some(Err(e.into())),
+                Ok((_, rec)) => (!erased.contains(i as u32)
+                    && crate::erase::Control::parse(&rec.payload).is_none())
+                .then_some(Ok(rec)),
+            }))
+    }
+}
+
+/// What deleting a person did.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeletedPerson {
+    /// Their internal id (never live again).
+    pub person: PersonId,
+    /// Identifiers that no longer resolve.
+    pub identifiers: usize,
+    /// Profile history entries dropped.
+    pub history_entries: usize,
+    /// Saved audiences they were a member of and left.
+    pub audiences_left: Vec<String>,
 }
 
 /// What a contact-list upload matched.

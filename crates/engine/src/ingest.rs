@@ -116,6 +116,17 @@ pub fn parse_one_from(
             } else {
                 text.to_vec()
             };
+            if crate::erase::Control::parse(&raw).is_some() {
+                // The log's own records (privacy deletions) start this way; an event must not.
+                return Err(Rejection::new(
+                    l.line,
+                    index,
+                    ValidationError {
+                        field: "/type".into(),
+                        message: "types beginning with \"audex.\" are reserved".into(),
+                    },
+                ));
+            }
             if raw.len() > audex_model::event::MAX_EVENT_BYTES {
                 return Err(Rejection::new(
                     l.line,

@@ -13,6 +13,7 @@
 
 pub mod advertiser;
 pub mod audiences;
+pub mod erase;
 mod fsutil;
 pub mod import;
 pub mod ingest;
@@ -68,6 +69,8 @@ pub enum EngineError {
     GeoIp(String),
     #[error("contextual models: {0}")]
     Contextual(String),
+    #[error("advertiser {0:?} is in use; retry when its requests have finished")]
+    Busy(String),
     #[error("internal lock poisoned by an earlier panic")]
     Poisoned,
     #[error("{0}")]
@@ -280,6 +283,36 @@ impl Engine {
             .values()
             .cloned()
             .collect())
+    }
+
+    /// Erases deleted people's events from an advertiser's log (see [`erase`]): rewrites the
+    /// log without them and rebuilds the derived state from it. The advertiser is closed for
+    /// the rewrite; it fails with [`EngineError::Busy`] while another holder (a request) has
+    /// it open. `None`: nothing to erase. `progress` gets records written and the total.
+    pub fn erase_deleted(
+        &self,
+        name_or_id: &str,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Option<erase::EraseReport>, EngineError> {
+        let adv = self.advertiser(name_or_id)?;
+        let id = adv.record.id.clone();
+        let offset = i64::from(adv.record.utc_offset_minutes) * 60_000;
+        if adv.state()?.unerased_deletions == 0 {
+            return Ok(None);
+        }
+        adv.snapshot()?;
+        let mut open = self.open.lock().map_err(|_| EngineError::Poisoned)?;
+        // Ours and the map's: anyone else still reading it would keep the old log open.
+        if Arc::strong_count(&adv) > 2 {
+            return Err(EngineError::Busy(adv.record.name.clone()));
+        }
+        open.remove(&id);
+        drop(adv);
+        let dir = self.dir.join("advertisers").join(&id);
+        let report = erase::compact(&dir, offset, progress)?;
+        drop(open);
+        self.advertiser(&id)?;
+        Ok(report)
     }
 
     /// Snapshots every open advertiser.

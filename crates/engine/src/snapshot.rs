@@ -18,7 +18,7 @@ const MAGIC: &[u8; 8] = b"AXSNAP01";
 const CATALOG_MAGIC: &[u8; 8] = b"AXCATL01";
 /// Version of the state snapshot layout (bump when `State` changes: older snapshots are then
 /// ignored and the state rebuilt from the log).
-const VERSION: u32 = 5;
+const VERSION: u32 = 6;
 /// Version of the catalog and membership files (their only copy: bump only with a migration).
 const FILE_VERSION: u32 = 1;
 const HEADER: usize = 8 + 4 + 16 + 8 + 4;

@@ -28,6 +28,9 @@ pub struct IdentityGraph {
     /// Identifiers whose hash collides with another's: exact map. Rebuilt on load.
     #[serde(skip)]
     exact: FxHashMap<Identifier, PersonId>,
+    /// Roots deleted on request (privacy), sorted: no identifiers, not live, never reused.
+    #[serde(default)]
+    deleted: Vec<PersonId>,
 }
 
 /// What resolving an event's identifiers did.
@@ -56,18 +59,61 @@ impl IdentityGraph {
         self.parent.is_empty()
     }
 
-    /// Number of distinct people (roots).
+    /// Number of distinct live people (roots not deleted).
     pub fn people(&self) -> usize {
         self.parent
             .iter()
             .enumerate()
             .filter(|(i, p)| *i as u32 == **p)
             .count()
+            - self.deleted.len()
     }
 
-    /// Whether `p` is a live person (not merged into another).
+    /// Whether `p` is a live person (not merged into another, not deleted).
     pub fn is_root(&self, p: PersonId) -> bool {
-        self.parent.get(p as usize) == Some(&p)
+        self.parent.get(p as usize) == Some(&p) && !self.is_deleted(p)
+    }
+
+    /// Whether `p` (a root) was deleted on request.
+    pub fn is_deleted(&self, p: PersonId) -> bool {
+        !self.deleted.is_empty() && self.deleted.binary_search(&p).is_ok()
+    }
+
+    /// Number of people deleted on request.
+    pub fn deleted(&self) -> usize {
+        self.deleted.len()
+    }
+
+    /// Deletes the person `p` belongs to: its identifiers stop resolving (a later event with
+    /// one starts a new person) and its id is never live again. Returns the deleted root, or
+    /// `None` when it was deleted already.
+    pub fn delete(&mut self, p: PersonId) -> Option<PersonId> {
+        let root = self.find(p);
+        if root as usize >= self.parent.len() || self.is_deleted(root) {
+            return None;
+        }
+        let ids = std::mem::take(&mut self.ids[root as usize]);
+        for id in &ids {
+            if self.exact.remove(id).is_none() {
+                self.index.remove(&id_hash(id));
+            }
+        }
+        if !self.exact.is_empty() {
+            // A removed hash entry may have shadowed a colliding identifier kept in `exact`.
+            self.rebuild_index();
+        }
+        if let Err(at) = self.deleted.binary_search(&root) {
+            self.deleted.insert(at, root);
+        }
+        Some(root)
+    }
+
+    /// Allocates a person id that is deleted from the start: what an erased person's first
+    /// event becomes in a compacted log, so every later id stays the same.
+    pub fn reserve_deleted(&mut self) -> PersonId {
+        let p = self.new_person();
+        self.deleted.push(p); // the newest id: `deleted` stays sorted
+        p
     }
 
     /// The root of `p` (follows merges).

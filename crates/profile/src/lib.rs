@@ -93,6 +93,28 @@ impl ProfileStore {
         event: &Event,
         reference: Reference<'_>,
     ) -> Result<Applied, ProfileError> {
+        let (day, r) = self.resolve_event(event)?;
+        if self.profiles.len() < self.identity.len() {
+            self.profiles
+                .resize_with(self.identity.len(), Profile::default);
+        }
+        for &m in &r.merged {
+            let other = std::mem::take(&mut self.profiles[m as usize]);
+            self.profiles[r.person as usize].absorb(other);
+        }
+        let person = r.person;
+        self.record(person, event, day, reference);
+        Ok(Applied {
+            person,
+            merged: r.merged,
+            created: r.created,
+        })
+    }
+
+    /// The identity half of [`ProfileStore::apply`]: checks the event's day and resolves its
+    /// identifiers (creating and merging people) without touching profiles. Log compaction
+    /// replays it alone to learn whose each event is.
+    pub fn resolve_event(&mut self, event: &Event) -> Result<(u32, Resolution), ProfileError> {
         let day = day_of_ms(event.timestamp_ms + self.utc_offset_ms)
             .filter(|d| *d <= 0xFFFF)
             .ok_or(ProfileError::Timestamp(event.timestamp_ms))?;
@@ -115,21 +137,27 @@ impl ProfileStore {
                 None => self.identity.attach_new(as_anon, r.person),
             }
         }
+        Ok((day, r))
+    }
+
+    /// Deletes a person on request (privacy): their identifiers and profile are dropped and
+    /// their id is never live again. Returns the deleted id, `None` if already deleted.
+    pub fn delete_person(&mut self, p: PersonId) -> Option<PersonId> {
+        let root = self.identity.delete(p)?;
+        if let Some(profile) = self.profiles.get_mut(root as usize) {
+            *profile = Profile::default();
+        }
+        Some(root)
+    }
+
+    /// Allocates an id deleted from the start (see [`IdentityGraph::reserve_deleted`]).
+    pub fn reserve_deleted(&mut self) -> PersonId {
+        let p = self.identity.reserve_deleted();
         if self.profiles.len() < self.identity.len() {
             self.profiles
                 .resize_with(self.identity.len(), Profile::default);
         }
-        for &m in &r.merged {
-            let other = std::mem::take(&mut self.profiles[m as usize]);
-            self.profiles[r.person as usize].absorb(other);
-        }
-        let person = r.person;
-        self.record(person, event, day, reference);
-        Ok(Applied {
-            person,
-            merged: r.merged,
-            created: r.created,
-        })
+        p
     }
 
     fn record(&mut self, person: PersonId, event: &Event, day: u32, reference: Reference<'_>) {

@@ -105,6 +105,7 @@ fn table() -> Vec<Route> {
         route(M::POST, "/oauth2/token", native::token),
         route(M::POST, "/v1/openrtb/bid-request", openrtb::bid_request),
         route(M::GET, "/v1/people/{identifier}", native::person),
+        route(M::DELETE, "/v1/people/{identifier}", native::delete_person),
         route(
             M::GET,
             "/v1/people/{identifier}/recommendations",

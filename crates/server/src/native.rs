@@ -204,6 +204,44 @@ pub async fn person(
     Ok(Json(view).into_response())
 }
 
+/// `DELETE /v1/people/{identifier}`: privacy deletion of the person (see `audex people delete`).
+#[utoipa::path(
+    delete,
+    path = "/v1/people/{identifier}",
+    tag = "people",
+    params(("identifier" = String, Path, description = "Any identifier: userId, anonymousId, device id, email, SHA-256 of an email, or kind:value")),
+    responses(
+        (status = 200, description = "Deleted: the person left every audience and export; their events leave the log at the next erase", body = crate::openapi::DeletedPersonBody),
+        (status = 401, description = "Missing or wrong credentials", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such person or audience", body = crate::openapi::ErrorBody),
+    ),
+    security(("adminBearer" = []), ("adminBasic" = []))
+)]
+pub async fn delete_person(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(identifier): Path<String>,
+) -> Result<Response, ApiError> {
+    let adv = auth::admin(&state, &headers)?;
+    let deleted = tokio::task::spawn_blocking(move || {
+        adv.delete_person(&identifier).map(|d| (d, identifier))
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    match deleted {
+        (Some(d), _) => Ok(Json(json!({
+            "person": d.person,
+            "identifiers": d.identifiers,
+            "history_entries": d.history_entries,
+            "audiences_left": d.audiences_left,
+        }))
+        .into_response()),
+        (None, identifier) => Err(ApiError::not_found(format!(
+            "no person with identifier {identifier:?}"
+        ))),
+    }
+}
+
 /// A definition in a request body: `rule` (text), `rule_json`, or `kind` (typed), with a name
 /// and optional funnel stage.
 #[derive(Deserialize)]

@@ -43,6 +43,7 @@ pub const ADMIN_BASIC: &str = "adminBasic";
         crate::collector::import,
         crate::native::token,
         crate::native::person,
+        crate::native::delete_person,
         crate::native::person_audiences,
         crate::recommend::person_recommendations,
         crate::native::list_audiences,
@@ -66,7 +67,7 @@ pub const ADMIN_BASIC: &str = "adminBasic";
     components(schemas(
         ErrorBody, SegmentEvent, BatchBody, IngestAck, TokenRequest, TokenResponse,
         AudienceSummary, AudienceList, AudienceDetail, DefinitionBody, FunnelStage, SizeBody, Overlap,
-        HistoryBody, HistoryItem, ReportBody, CampaignRow, SizesBody, DaySize, EvaluatedSize, PersonAudiences, Recommendations, Health
+        HistoryBody, HistoryItem, ReportBody, CampaignRow, SizesBody, DaySize, EvaluatedSize, PersonAudiences, DeletedPersonBody, Recommendations, Health
     )),
     modifiers(&SecurityAddon),
     tags(
@@ -439,6 +440,19 @@ pub struct PersonAudiences {
     pub person: u32,
     /// The audiences the person is in.
     pub audiences: Vec<AudienceSummary>,
+}
+
+/// `DELETE /v1/people/{identifier}`.
+#[derive(ToSchema)]
+pub struct DeletedPersonBody {
+    /// The internal id the person had (never live again).
+    pub person: u32,
+    /// Identifiers that no longer resolve.
+    pub identifiers: u64,
+    /// Profile history entries dropped.
+    pub history_entries: u64,
+    /// Ids of the saved audiences the person left.
+    pub audiences_left: Vec<String>,
 }
 
 /// `GET /v1/people/{identifier}/recommendations`.

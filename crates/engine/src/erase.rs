@@ -1,0 +1,469 @@
+//! Privacy deletion of a person.
+//!
+//! Deleting is two steps, as log-structured stores do it:
+//! 1. **Delete** ([`Advertiser::delete_person`](crate::advertiser::Advertiser::delete_person)):
+//!    a `delete` control record goes to the log (fsync'd) and is applied like an event, on
+//!    ingest and on replay alike: the person's identifiers stop resolving, their profile is
+//!    dropped, they leave every audience (history cause `deleted`) and every export. A later
+//!    event with one of their identifiers starts a new person.
+//! 2. **Erase** ([`compact`]): the log is rewritten without the deleted people's events, so
+//!    nothing of theirs stays on disk. Every other person keeps their id (an erased person's
+//!    first event becomes an `erased` placeholder that allocates the same id, deleted), so
+//!    memberships, history and model outputs stay valid; the rewrite replays identity on the
+//!    new log and refuses to swap it in unless every live person comes out the same.
+//!
+//! Control records are JSON objects whose `type` starts with `audex.`; the collector refuses
+//! such types, so no Segment event is ever mistaken for one.
+
+use std::path::{Path, PathBuf};
+
+use audex_model::event::{IdKind, Identifier, parse_event_json};
+use audex_profile::{PersonId, ProfileStore};
+use audex_store::{EventLog, LogConfig, LogPosition, Record};
+use roaring::RoaringBitmap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::EngineError;
+
+const CONTROL_PREFIX: &[u8] = br#"{"type":"audex."#;
+const DELETE_PERSON: &str = "audex.delete_person";
+const ERASED_PERSON: &str = "audex.erased_person";
+
+/// A control record of the log (not an event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Delete the person this identifier belonged to when the record was written.
+    DeletePerson(Identifier),
+    /// An erased person's id: allocated, deleted from the start.
+    ErasedPerson,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ControlJson {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_value: Option<String>,
+}
+
+impl Control {
+    /// The record's JSON bytes (`type` first, so [`Control::parse`] can tell it cheaply).
+    pub fn to_payload(&self) -> Vec<u8> {
+        let j = match self {
+            Control::DeletePerson(id) => ControlJson {
+                kind: DELETE_PERSON.into(),
+                id_type: Some(id.kind.as_str().into()),
+                id_value: Some(id.value.clone()),
+            },
+            Control::ErasedPerson => ControlJson {
+                kind: ERASED_PERSON.into(),
+                id_type: None,
+                id_value: None,
+            },
+        };
+        serde_json::to_vec(&j).unwrap_or_default()
+    }
+
+    /// `None` for an event; otherwise the control record, or why it is unreadable.
+    pub fn parse(payload: &[u8]) -> Option<Result<Control, String>> {
+        if !payload.starts_with(CONTROL_PREFIX) {
+            return None;
+        }
+        let j: ControlJson = match serde_json::from_slice(payload) {
+            Ok(j) => j,
+            Err(e) => return Some(Err(format!("control record: {e}"))),
+        };
+        Some(match j.kind.as_str() {
+            DELETE_PERSON => match (j.id_type.as_deref().and_then(IdKind::parse), j.id_value) {
+                (Some(kind), Some(value)) => {
+                    Ok(Control::DeletePerson(Identifier::new(kind, value)))
+                }
+                _ => Err("delete record without a valid identifier".into()),
+            },
+            ERASED_PERSON => Ok(Control::ErasedPerson),
+            other => Err(format!("unknown control record {other:?}")),
+        })
+    }
+
+    /// Applies the record to a store; returns the person deleted, if any.
+    pub fn apply(&self, store: &mut ProfileStore) -> Option<PersonId> {
+        match self {
+            Control::DeletePerson(id) => {
+                let p = store.person(id)?;
+                store.delete_person(p)
+            }
+            Control::ErasedPerson => {
+                store.reserve_deleted();
+                None
+            }
+        }
+    }
+}
+
+/// What to do with each record of a log to erase deleted people: found by replaying identity
+/// over the whole log (a record's person is only known once every merge is applied).
+#[derive(Debug, Default)]
+pub struct ErasurePlan {
+    /// Ordinals of records to leave out: deleted people's events and applied `delete` records.
+    pub drop: RoaringBitmap,
+    /// Dropped events that allocated a person id: each becomes an `erased` placeholder.
+    pub placeholder: RoaringBitmap,
+    /// Kept events that also carry an identifier of a deleted person (a shared device whose
+    /// other user is kept): that identifier is removed from the stored event, since the
+    /// original replay never attached it to the kept person.
+    pub strip: Vec<(u32, Vec<Identifier>)>,
+    /// Records read.
+    pub records: u64,
+    /// Deleted people whose events are still in the log.
+    pub people: u64,
+}
+
+impl ErasurePlan {
+    /// Whether the log holds anything to erase.
+    pub fn is_empty(&self) -> bool {
+        self.drop.is_empty() && self.strip.is_empty()
+    }
+}
+
+const NOBODY: PersonId = PersonId::MAX;
+
+/// Replays identity over `records` (in log order) and decides what erasing drops.
+pub fn plan(
+    records: impl Iterator<Item = Result<Record, EngineError>>,
+    utc_offset_ms: i64,
+) -> Result<ErasurePlan, EngineError> {
+    let mut store = ProfileStore {
+        utc_offset_ms,
+        ..Default::default()
+    };
+    let mut plan = ErasurePlan::default();
+    // Per record: its person (NOBODY for control and unreadable records).
+    let mut person_of: Vec<PersonId> = Vec::new();
+    let mut deletes = RoaringBitmap::new();
+    let mut created = RoaringBitmap::new();
+    // Kept-event candidates: (ordinal, identifier, the person it resolved to then).
+    let mut foreign: Vec<(u32, Identifier, PersonId)> = Vec::new();
+    for (i, r) in records.enumerate() {
+        let r = r?;
+        let i = i as u32;
+        plan.records += 1;
+        match Control::parse(&r.payload) {
+            Some(Ok(c)) => {
+                if matches!(c, Control::DeletePerson(_)) {
+                    deletes.insert(i);
+                }
+                c.apply(&mut store);
+                person_of.push(NOBODY);
+                continue;
+            }
+            Some(Err(_)) => {
+                person_of.push(NOBODY);
+                continue;
+            }
+            None => {}
+        }
+        let Ok(event) = parse_event_json(&r.payload, r.received_at_ms) else {
+            person_of.push(NOBODY);
+            continue;
+        };
+        let before: Vec<(Identifier, PersonId)> = event
+            .identifiers
+            .iter()
+            .filter_map(|id| store.person(id).map(|p| (id.clone(), p)))
+            .collect();
+        match store.resolve_event(&event) {
+            Ok((_, res)) => {
+                if res.created {
+                    created.insert(i);
+                }
+                let root = store.identity.find(res.person);
+                for (id, p) in before {
+                    if store.identity.find(p) != root {
+                        foreign.push((i, id, p));
+                    }
+                }
+                person_of.push(res.person);
+            }
+            Err(_) => person_of.push(NOBODY),
+        }
+    }
+    let dead = |p: PersonId| p != NOBODY && store.identity.is_deleted(store.identity.find(p));
+    let mut dead_roots = RoaringBitmap::new();
+    for (i, &p) in person_of.iter().enumerate() {
+        let i = i as u32;
+        if dead(p) {
+            plan.drop.insert(i);
+            dead_roots.insert(store.identity.find(p));
+            if created.contains(i) {
+                plan.placeholder.insert(i);
+            }
+        }
+    }
+    plan.people = dead_roots.len();
+    if !plan.drop.is_empty() {
+        plan.drop |= &deletes;
+    }
+    for (i, id, p) in foreign {
+        if !plan.drop.contains(i) && dead(p) {
+            match plan.strip.last_mut() {
+                Some((j, ids)) if *j == i => ids.push(id),
+                _ => plan.strip.push((i, vec![id])),
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// Removes identifiers from a stored event's JSON (the fields they were read from).
+fn strip_identifiers(payload: &[u8], ids: &[Identifier]) -> Option<Vec<u8>> {
+    let mut v: Value = serde_json::from_slice(payload).ok()?;
+    let obj = v.as_object_mut()?;
+    for id in ids {
+        match id.kind {
+            IdKind::UserId => {
+                obj.remove("userId");
+            }
+            IdKind::AnonymousId => {
+                obj.remove("anonymousId");
+            }
+            IdKind::DeviceId => {
+                if let Some(Value::Object(d)) =
+                    obj.get_mut("context").and_then(|c| c.get_mut("device"))
+                {
+                    d.remove("advertisingId");
+                }
+            }
+            IdKind::EmailSha256 | IdKind::PhoneSha256 => {
+                let keys: &[&str] = if id.kind == IdKind::EmailSha256 {
+                    &["email", "email_sha256"]
+                } else {
+                    &["phone", "phone_sha256"]
+                };
+                let strip = |t: &mut serde_json::Map<String, Value>| {
+                    for k in keys {
+                        t.remove(*k);
+                    }
+                };
+                if let Some(Value::Object(t)) = obj.get_mut("traits") {
+                    strip(t);
+                }
+                if let Some(Value::Object(t)) =
+                    obj.get_mut("context").and_then(|c| c.get_mut("traits"))
+                {
+                    strip(t);
+                }
+            }
+        }
+    }
+    serde_json::to_vec(&v).ok()
+}
+
+/// What [`compact`] did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EraseReport {
+    /// Records in the log before.
+    pub records_before: u64,
+    /// Records in the log after (placeholders included).
+    pub records_after: u64,
+    /// Deleted people whose events were erased.
+    pub people: u64,
+    /// Events erased.
+    pub events_erased: u64,
+    /// Kept events from which a deleted person's identifier was removed.
+    pub events_rewritten: u64,
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EngineError + '_ {
+    move |e| EngineError::io(path, e)
+}
+
+fn sync_dir(dir: &Path) -> Result<(), EngineError> {
+    std::fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(io(dir))
+}
+
+/// Finishes or undoes a compaction interrupted by a crash; called before the log is opened.
+/// `log.compact` alone is an unfinished rewrite (dropped); `log.old` beside `log` is a
+/// finished one (the old log is removed); `log.old` without `log` was mid-swap (restored).
+pub fn recover(adv_dir: &Path) -> Result<(), EngineError> {
+    let (log, old, new) = paths(adv_dir);
+    if old.exists() {
+        if log.exists() {
+            std::fs::remove_dir_all(&old).map_err(io(&old))?;
+        } else {
+            std::fs::rename(&old, &log).map_err(io(&old))?;
+        }
+        sync_dir(adv_dir)?;
+    }
+    if new.exists() {
+        std::fs::remove_dir_all(&new).map_err(io(&new))?;
+    }
+    Ok(())
+}
+
+fn paths(adv_dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    (
+        adv_dir.join("log"),
+        adv_dir.join("log.old"),
+        adv_dir.join("log.compact"),
+    )
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+fn read_all(
+    log: &EventLog,
+) -> Result<impl Iterator<Item = Result<Record, EngineError>>, EngineError> {
+    Ok(log
+        .read_from(LogPosition::default())?
+        .map(|r| r.map(|(_, rec)| rec).map_err(EngineError::from)))
+}
+
+/// Rewrites the log of a closed advertiser (directory `adv_dir`) without its deleted people's
+/// events, then swaps it in and removes the snapshot (the next open rebuilds from the new
+/// log). Returns `None` when there is nothing to erase. `progress` gets records written.
+pub fn compact(
+    adv_dir: &Path,
+    utc_offset_ms: i64,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Option<EraseReport>, EngineError> {
+    recover(adv_dir)?;
+    let (log_dir, old_dir, new_dir) = paths(adv_dir);
+    let (log, _) = EventLog::open(&log_dir, LogConfig::default())?;
+    let plan = plan(read_all(&log)?, utc_offset_ms)?;
+    if plan.is_empty() {
+        return Ok(None);
+    }
+    let total = plan.records;
+    let mut report = EraseReport {
+        records_before: total,
+        people: plan.people,
+        bytes_before: dir_bytes(&log_dir),
+        ..Default::default()
+    };
+    let (new_log, _) = EventLog::open(&new_dir, LogConfig::default())?;
+    let mut check_before = ProfileStore {
+        utc_offset_ms,
+        ..Default::default()
+    };
+    let mut check_after = check_before.clone();
+    let mut strip = plan.strip.iter().peekable();
+    let mut batch: Vec<Record> = Vec::with_capacity(4096);
+    let flush = |batch: &mut Vec<Record>, after: &mut ProfileStore| -> Result<(), EngineError> {
+        for r in batch.iter() {
+            replay_identity(after, r);
+        }
+        new_log.append(batch)?;
+        batch.clear();
+        Ok(())
+    };
+    for (i, r) in read_all(&log)?.enumerate() {
+        let r = r?;
+        let i = i as u32;
+        replay_identity(&mut check_before, &r);
+        if plan.drop.contains(i) {
+            if plan.placeholder.contains(i) {
+                batch.push(Record {
+                    received_at_ms: r.received_at_ms,
+                    payload: Control::ErasedPerson.to_payload(),
+                });
+            }
+            if Control::parse(&r.payload).is_none() {
+                report.events_erased += 1;
+            }
+        } else if strip.peek().is_some_and(|(j, _)| *j == i) {
+            let ids = &strip.next().map(|(_, ids)| ids.clone()).unwrap_or_default();
+            let payload = strip_identifiers(&r.payload, ids)
+                .ok_or_else(|| EngineError::Invalid(format!("record {i} cannot be rewritten")))?;
+            report.events_rewritten += 1;
+            batch.push(Record {
+                received_at_ms: r.received_at_ms,
+                payload,
+            });
+        } else {
+            batch.push(r);
+        }
+        if batch.len() >= 4096 {
+            flush(&mut batch, &mut check_after)?;
+        }
+        progress(u64::from(i) + 1, total);
+    }
+    flush(&mut batch, &mut check_after)?;
+    report.records_after = new_log.stats().records;
+    drop(new_log);
+    drop(log);
+    same_people(&check_before, &check_after)?;
+    // Swap: the snapshot goes first (it holds deleted people's profiles no longer, but its
+    // position is in the old log), then the directories; `recover` finishes any step a crash
+    // interrupts.
+    let snap = adv_dir.join("snapshot.bin");
+    if snap.exists() {
+        std::fs::remove_file(&snap).map_err(io(&snap))?;
+    }
+    sync_dir(&new_dir)?;
+    std::fs::rename(&log_dir, &old_dir).map_err(io(&log_dir))?;
+    std::fs::rename(&new_dir, &log_dir).map_err(io(&new_dir))?;
+    sync_dir(adv_dir)?;
+    std::fs::remove_dir_all(&old_dir).map_err(io(&old_dir))?;
+    report.bytes_after = dir_bytes(&log_dir);
+    Ok(Some(report))
+}
+
+/// Applies a record's identity effect (events and control records), as replay does.
+fn replay_identity(store: &mut ProfileStore, r: &Record) {
+    match Control::parse(&r.payload) {
+        Some(Ok(c)) => {
+            c.apply(store);
+        }
+        Some(Err(_)) => {}
+        None => {
+            if let Ok(event) = parse_event_json(&r.payload, r.received_at_ms) {
+                let _ = store.resolve_event(&event);
+            }
+        }
+    }
+}
+
+/// Checks that two identity replays give every live person the same id and identifiers.
+fn same_people(before: &ProfileStore, after: &ProfileStore) -> Result<(), EngineError> {
+    let (a, b) = (&before.identity, &after.identity);
+    let mismatch = |what: String| {
+        Err(EngineError::Invalid(format!(
+            "erasure check failed, the log was left unchanged: {what}"
+        )))
+    };
+    if a.len() != b.len() {
+        return mismatch(format!("{} person ids before, {} after", a.len(), b.len()));
+    }
+    for p in 0..a.len() as PersonId {
+        let (ra, rb) = (a.find(p), b.find(p));
+        let live_a = a.is_root(ra);
+        if live_a != b.is_root(rb) || (live_a && ra != rb) {
+            return mismatch(format!("person id {p} resolves differently"));
+        }
+        if a.is_root(p) {
+            let mut x: Vec<_> = a.ids_of(p).to_vec();
+            let mut y: Vec<_> = b.ids_of(p).to_vec();
+            x.sort_by(|i, j| (i.kind as u8, &i.value).cmp(&(j.kind as u8, &j.value)));
+            y.sort_by(|i, j| (i.kind as u8, &i.value).cmp(&(j.kind as u8, &j.value)));
+            if x != y {
+                return mismatch(format!("person {p} has different identifiers"));
+            }
+        }
+    }
+    Ok(())
+}
