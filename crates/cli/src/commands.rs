@@ -690,8 +690,8 @@ fn people_delete(
     let adv = engine.advertiser(advertiser)?;
     let mut missing = 0;
     let mut rows = Vec::new();
-    for identifier in identifiers {
-        match adv.delete_person(identifier)? {
+    for (identifier, deleted) in identifiers.iter().zip(adv.delete_people(identifiers)?) {
+        match deleted {
             Some(d) => {
                 if !as_json {
                     println!(

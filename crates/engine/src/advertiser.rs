@@ -1245,13 +1245,26 @@ impl Advertiser {
         Ok(self.log.read_from(LogPosition::default())?)
     }
 
-    /// Deletes a person on request (privacy): any of their identifiers in (see
-    /// [`view::identifier_candidates`](crate::view::identifier_candidates)). A `delete` record
-    /// is made durable first; then their identifiers stop resolving, their profile is dropped,
-    /// they leave every audience (history cause `deleted`) and every export, and the snapshot
-    /// is rewritten without them. Their events stay in the log until it is compacted
-    /// ([`Engine::erase_deleted`](crate::Engine::erase_deleted)). `None`: nobody has it.
+    /// Deletes a person on request (privacy); see [`Advertiser::delete_people`].
     pub fn delete_person(&self, identifier: &str) -> Result<Option<DeletedPerson>, EngineError> {
+        Ok(self
+            .delete_people(&[identifier.to_owned()])?
+            .pop()
+            .flatten())
+    }
+
+    /// Deletes people on request (privacy): any of their identifiers in (see
+    /// [`view::identifier_candidates`](crate::view::identifier_candidates)), one per person.
+    /// The `delete` records are made durable first (one fsync for all); then their identifiers
+    /// stop resolving, their profiles are dropped, they leave every audience (history cause
+    /// `deleted`) and every export, and the snapshot and saved membership are rewritten without
+    /// them. Their events stay in the log until it is compacted
+    /// ([`Engine::erase_deleted`](crate::Engine::erase_deleted)). Per identifier: `None` when
+    /// nobody has it (or an earlier identifier of the call was the same person's).
+    pub fn delete_people(
+        &self,
+        identifiers: &[String],
+    ) -> Result<Vec<Option<DeletedPerson>>, EngineError> {
         // Evaluate the saved audiences first if they never were, so the exits are recorded.
         let loaded = self
             .memberships
@@ -1263,44 +1276,71 @@ impl Advertiser {
         }
         let deleted = {
             let _guard = self.ingest_lock.lock().map_err(|_| EngineError::Poisoned)?;
-            let (id, person) = {
+            let mut found: Vec<Option<(crate::erase::Control, PersonId)>> = Vec::new();
+            {
                 let state = self.state.read().map_err(|_| EngineError::Poisoned)?;
-                let found = crate::view::identifier_candidates(identifier)
-                    .into_iter()
-                    .find_map(|id| state.profiles.person(&id).map(|p| (id, p)));
-                let Some(found) = found else {
-                    return Ok(None);
-                };
-                found
-            };
-            let control = crate::erase::Control::DeletePerson(id);
-            let durable_to = self.log.append(&[Record {
-                received_at_ms: crate::now_ms(),
-                payload: control.to_payload(),
-            }])?;
+                let mut seen = rustc_hash::FxHashSet::default();
+                for identifier in identifiers {
+                    found.push(
+                        crate::view::identifier_candidates(identifier)
+                            .into_iter()
+                            .find_map(|id| state.profiles.person(&id).map(|p| (id, p)))
+                            .filter(|(_, p)| seen.insert(*p))
+                            .map(|(id, p)| (crate::erase::Control::DeletePerson(id), p)),
+                    );
+                }
+            }
+            let records: Vec<Record> = found
+                .iter()
+                .flatten()
+                .map(|(control, _)| Record {
+                    received_at_ms: crate::now_ms(),
+                    payload: control.to_payload(),
+                })
+                .collect();
+            if records.is_empty() {
+                return Ok(found.into_iter().map(|_| None).collect());
+            }
+            let durable_to = self.log.append(&records)?;
             let mut state = self.state.write().map_err(|_| EngineError::Poisoned)?;
-            let identifiers = state.profiles.identity.ids_of(person).len();
-            let events = state
-                .profiles
-                .profile(person)
-                .map_or(0, |p| p.entries.len());
-            if control.apply(&mut state.profiles).is_some() {
-                state.unerased_deletions += 1;
+            let mut out: Vec<Option<DeletedPerson>> = Vec::with_capacity(found.len());
+            for f in &found {
+                out.push(match f {
+                    Some((control, person)) => {
+                        let identifiers = state.profiles.identity.ids_of(*person).len();
+                        let entries = state
+                            .profiles
+                            .profile(*person)
+                            .map_or(0, |p| p.entries.len());
+                        if control.apply(&mut state.profiles).is_some() {
+                            state.unerased_deletions += 1;
+                        }
+                        Some(DeletedPerson {
+                            person: *person,
+                            identifiers,
+                            history_entries: entries,
+                            audiences_left: Vec::new(),
+                        })
+                    }
+                    None => None,
+                });
             }
             state.applied_to = durable_to;
             let state = RwLockWriteGuard::downgrade(state);
-            let audiences = self
-                .after_apply(&state, &[person], "deleted")?
-                .into_iter()
-                .filter(|t| !t.entered)
-                .map(|t| t.audience)
+            let people: Vec<PersonId> = out.iter().flatten().map(|d| d.person).collect();
+            let at: rustc_hash::FxHashMap<PersonId, usize> = out
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| d.as_ref().map(|d| (d.person, i)))
                 .collect();
-            DeletedPerson {
-                person,
-                identifiers,
-                history_entries: events,
-                audiences_left: audiences,
+            for t in self.after_apply(&state, &people, "deleted")? {
+                if let Some(Some(d)) = at.get(&t.person).map(|&i| &mut out[i])
+                    && !t.entered
+                {
+                    d.audiences_left.push(t.audience);
+                }
             }
+            out
         };
         // Nothing of theirs stays in the derived files: the snapshot and the saved membership.
         self.snapshot()?;
@@ -1321,7 +1361,7 @@ impl Advertiser {
         if let Some(bytes) = bytes {
             crate::fsutil::write_atomic(&path, &bytes)?;
         }
-        Ok(Some(deleted))
+        Ok(deleted)
     }
 
     /// The log's records as an export should see them: without control records and without

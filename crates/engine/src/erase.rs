@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use audex_model::event::{IdKind, Identifier, parse_event_json};
 use audex_profile::{PersonId, ProfileStore};
 use audex_store::{EventLog, LogConfig, LogPosition, Record};
+use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -114,11 +115,23 @@ pub struct ErasurePlan {
     /// Kept events that also carry an identifier of a deleted person (a shared device whose
     /// other user is kept): that identifier is removed from the stored event, since the
     /// original replay never attached it to the kept person.
-    pub strip: Vec<(u32, Vec<Identifier>)>,
+    pub strip: Vec<Strip>,
     /// Records read.
     pub records: u64,
     /// Deleted people whose events are still in the log.
     pub people: u64,
+}
+
+/// Identifiers to remove from one kept event.
+#[derive(Debug, Clone)]
+pub struct Strip {
+    /// The record's ordinal.
+    pub record: u32,
+    /// A deleted person's identifiers the event carries.
+    pub ids: Vec<Identifier>,
+    /// An anonymousId or userId the event's own person already had, to put in when removing
+    /// would leave the event without one (Segment requires it; it changes no resolution).
+    pub fallback: Option<Identifier>,
 }
 
 impl ErasurePlan {
@@ -130,66 +143,112 @@ impl ErasurePlan {
 
 const NOBODY: PersonId = PersonId::MAX;
 
+/// A record read for identity: a control record, an event, or neither (unreadable now).
+enum Item {
+    Control(Control),
+    Event(Box<audex_model::event::Event>),
+    Unreadable,
+}
+
+fn classify(r: &Record) -> Item {
+    match Control::parse(&r.payload) {
+        Some(Ok(c)) => Item::Control(c),
+        Some(Err(_)) => Item::Unreadable,
+        None => match parse_event_json(&r.payload, r.received_at_ms) {
+            Ok(e) => Item::Event(Box::new(e)),
+            Err(_) => Item::Unreadable,
+        },
+    }
+}
+
+/// Records of a log in chunks, each parsed in parallel (parsing is most of a pass's time).
+fn parsed_chunks(
+    records: impl Iterator<Item = Result<Record, EngineError>>,
+) -> impl Iterator<Item = Result<Vec<Item>, EngineError>> {
+    let mut records = records.peekable();
+    std::iter::from_fn(move || {
+        records.peek()?;
+        let chunk: Result<Vec<Record>, EngineError> = records.by_ref().take(16_384).collect();
+        Some(chunk.map(|c| c.par_iter().map(classify).collect()))
+    })
+}
+
 /// Replays identity over `records` (in log order) and decides what erasing drops.
 pub fn plan(
     records: impl Iterator<Item = Result<Record, EngineError>>,
     utc_offset_ms: i64,
 ) -> Result<ErasurePlan, EngineError> {
-    let mut store = ProfileStore {
-        utc_offset_ms,
-        ..Default::default()
-    };
+    Ok(plan_checked(records, utc_offset_ms)?.0)
+}
+
+/// [`plan`], also returning the replay it made (the "before" side of the erasure check).
+fn plan_checked(
+    records: impl Iterator<Item = Result<Record, EngineError>>,
+    utc_offset_ms: i64,
+) -> Result<(ErasurePlan, Check), EngineError> {
+    let mut check = Check::new(utc_offset_ms);
     let mut plan = ErasurePlan::default();
     // Per record: its person (NOBODY for control and unreadable records).
     let mut person_of: Vec<PersonId> = Vec::new();
     let mut deletes = RoaringBitmap::new();
     let mut created = RoaringBitmap::new();
-    // Kept-event candidates: (ordinal, identifier, the person it resolved to then).
-    let mut foreign: Vec<(u32, Identifier, PersonId)> = Vec::new();
-    for (i, r) in records.enumerate() {
-        let r = r?;
-        let i = i as u32;
-        plan.records += 1;
-        match Control::parse(&r.payload) {
-            Some(Ok(c)) => {
-                if matches!(c, Control::DeletePerson(_)) {
-                    deletes.insert(i);
-                }
-                c.apply(&mut store);
-                person_of.push(NOBODY);
-                continue;
-            }
-            Some(Err(_)) => {
-                person_of.push(NOBODY);
-                continue;
-            }
-            None => {}
-        }
-        let Ok(event) = parse_event_json(&r.payload, r.received_at_ms) else {
-            person_of.push(NOBODY);
-            continue;
-        };
-        let before: Vec<(Identifier, PersonId)> = event
-            .identifiers
-            .iter()
-            .filter_map(|id| store.person(id).map(|p| (id.clone(), p)))
-            .collect();
-        match store.resolve_event(&event) {
-            Ok((_, res)) => {
-                if res.created {
-                    created.insert(i);
-                }
-                let root = store.identity.find(res.person);
-                for (id, p) in before {
-                    if store.identity.find(p) != root {
-                        foreign.push((i, id, p));
+    // Kept-event candidates: (ordinal, identifier, the person it resolved to then, fallback).
+    let mut foreign: Vec<(u32, Identifier, PersonId, Option<Identifier>)> = Vec::new();
+    let mut i = 0u32;
+    for chunk in parsed_chunks(records) {
+        for item in chunk? {
+            plan.records += 1;
+            let event = match item {
+                Item::Control(c) => {
+                    if matches!(c, Control::DeletePerson(_)) {
+                        deletes.insert(i);
                     }
+                    check.apply(&Item::Control(c));
+                    person_of.push(NOBODY);
+                    i += 1;
+                    continue;
                 }
-                person_of.push(res.person);
+                Item::Unreadable => {
+                    person_of.push(NOBODY);
+                    i += 1;
+                    continue;
+                }
+                Item::Event(e) => e,
+            };
+            let before: Vec<(Identifier, PersonId)> = event
+                .identifiers
+                .iter()
+                .filter_map(|id| check.store.person(id).map(|p| (id.clone(), p)))
+                .collect();
+            match check.event(&event) {
+                Some(res) => {
+                    if res.created {
+                        created.insert(i);
+                    }
+                    let store = &check.store;
+                    let root = store.identity.find(res.person);
+                    let others: Vec<(Identifier, PersonId)> = before
+                        .into_iter()
+                        .filter(|(_, p)| store.identity.find(*p) != root)
+                        .collect();
+                    if !others.is_empty() {
+                        let own = store.identity.ids_of(root);
+                        let fallback = [IdKind::AnonymousId, IdKind::UserId]
+                            .iter()
+                            .find_map(|k| own.iter().find(|id| id.kind == *k))
+                            .cloned();
+                        for (id, p) in others {
+                            foreign.push((i, id, p, fallback.clone()));
+                        }
+                    }
+                    person_of.push(res.person);
+                }
+                None => person_of.push(NOBODY),
             }
-            Err(_) => person_of.push(NOBODY),
+            i += 1;
         }
     }
+    let store = &check.store;
     let dead = |p: PersonId| p != NOBODY && store.identity.is_deleted(store.identity.find(p));
     let mut dead_roots = RoaringBitmap::new();
     for (i, &p) in person_of.iter().enumerate() {
@@ -206,22 +265,26 @@ pub fn plan(
     if !plan.drop.is_empty() {
         plan.drop |= &deletes;
     }
-    for (i, id, p) in foreign {
+    for (i, id, p, fallback) in foreign {
         if !plan.drop.contains(i) && dead(p) {
             match plan.strip.last_mut() {
-                Some((j, ids)) if *j == i => ids.push(id),
-                _ => plan.strip.push((i, vec![id])),
+                Some(s) if s.record == i => s.ids.push(id),
+                _ => plan.strip.push(Strip {
+                    record: i,
+                    ids: vec![id],
+                    fallback,
+                }),
             }
         }
     }
-    Ok(plan)
+    Ok((plan, check))
 }
 
 /// Removes identifiers from a stored event's JSON (the fields they were read from).
-fn strip_identifiers(payload: &[u8], ids: &[Identifier]) -> Option<Vec<u8>> {
+fn strip_identifiers(payload: &[u8], strip: &Strip) -> Option<Vec<u8>> {
     let mut v: Value = serde_json::from_slice(payload).ok()?;
     let obj = v.as_object_mut()?;
-    for id in ids {
+    for id in &strip.ids {
         match id.kind {
             IdKind::UserId => {
                 obj.remove("userId");
@@ -257,6 +320,19 @@ fn strip_identifiers(payload: &[u8], ids: &[Identifier]) -> Option<Vec<u8>> {
                 }
             }
         }
+    }
+    let named = |k: &str| {
+        obj.get(k)
+            .is_some_and(|x| x.as_str().is_some_and(|s| !s.is_empty()))
+    };
+    if !named("userId") && !named("anonymousId") {
+        let f = strip.fallback.as_ref()?;
+        let key = if f.kind == IdKind::UserId {
+            "userId"
+        } else {
+            "anonymousId"
+        };
+        obj.insert(key.into(), Value::String(f.value.clone()));
     }
     serde_json::to_vec(&v).ok()
 }
@@ -344,7 +420,7 @@ pub fn compact(
     recover(adv_dir)?;
     let (log_dir, old_dir, new_dir) = paths(adv_dir);
     let (log, _) = EventLog::open(&log_dir, LogConfig::default())?;
-    let plan = plan(read_all(&log)?, utc_offset_ms)?;
+    let (plan, check_before) = plan_checked(read_all(&log)?, utc_offset_ms)?;
     if plan.is_empty() {
         return Ok(None);
     }
@@ -356,16 +432,13 @@ pub fn compact(
         ..Default::default()
     };
     let (new_log, _) = EventLog::open(&new_dir, LogConfig::default())?;
-    let mut check_before = ProfileStore {
-        utc_offset_ms,
-        ..Default::default()
-    };
-    let mut check_after = check_before.clone();
+    let mut check_after = Check::new(utc_offset_ms);
     let mut strip = plan.strip.iter().peekable();
-    let mut batch: Vec<Record> = Vec::with_capacity(4096);
-    let flush = |batch: &mut Vec<Record>, after: &mut ProfileStore| -> Result<(), EngineError> {
-        for r in batch.iter() {
-            replay_identity(after, r);
+    let mut batch: Vec<Record> = Vec::with_capacity(16_384);
+    let flush = |batch: &mut Vec<Record>, after: &mut Check| -> Result<(), EngineError> {
+        let items: Vec<Item> = batch.par_iter().map(classify).collect();
+        for item in &items {
+            after.apply(item);
         }
         new_log.append(batch)?;
         batch.clear();
@@ -374,7 +447,6 @@ pub fn compact(
     for (i, r) in read_all(&log)?.enumerate() {
         let r = r?;
         let i = i as u32;
-        replay_identity(&mut check_before, &r);
         if plan.drop.contains(i) {
             if plan.placeholder.contains(i) {
                 batch.push(Record {
@@ -385,9 +457,8 @@ pub fn compact(
             if Control::parse(&r.payload).is_none() {
                 report.events_erased += 1;
             }
-        } else if strip.peek().is_some_and(|(j, _)| *j == i) {
-            let ids = &strip.next().map(|(_, ids)| ids.clone()).unwrap_or_default();
-            let payload = strip_identifiers(&r.payload, ids)
+        } else if let Some(s) = strip.next_if(|s| s.record == i) {
+            let payload = strip_identifiers(&r.payload, s)
                 .ok_or_else(|| EngineError::Invalid(format!("record {i} cannot be rewritten")))?;
             report.events_rewritten += 1;
             batch.push(Record {
@@ -397,7 +468,7 @@ pub fn compact(
         } else {
             batch.push(r);
         }
-        if batch.len() >= 4096 {
+        if batch.len() >= 16_384 {
             flush(&mut batch, &mut check_after)?;
         }
         progress(u64::from(i) + 1, total);
@@ -406,7 +477,10 @@ pub fn compact(
     report.records_after = new_log.stats().records;
     drop(new_log);
     drop(log);
-    same_people(&check_before, &check_after)?;
+    if let Err(e) = same_people(&check_before, &check_after) {
+        let _ = std::fs::remove_dir_all(&new_dir);
+        return Err(e);
+    }
     // Swap: the snapshot goes first (it holds deleted people's profiles no longer, but its
     // position is in the old log), then the directories; `recover` finishes any step a crash
     // interrupts.
@@ -423,24 +497,66 @@ pub fn compact(
     Ok(Some(report))
 }
 
-/// Applies a record's identity effect (events and control records), as replay does.
-fn replay_identity(store: &mut ProfileStore, r: &Record) {
-    match Control::parse(&r.payload) {
-        Some(Ok(c)) => {
-            c.apply(store);
+/// An identity-only replay that also counts the events each person id was given.
+#[derive(Default, Clone)]
+struct Check {
+    store: ProfileStore,
+    events: Vec<u32>,
+}
+
+impl Check {
+    fn new(utc_offset_ms: i64) -> Check {
+        Check {
+            store: ProfileStore {
+                utc_offset_ms,
+                ..Default::default()
+            },
+            events: Vec::new(),
         }
-        Some(Err(_)) => {}
-        None => {
-            if let Ok(event) = parse_event_json(&r.payload, r.received_at_ms) {
-                let _ = store.resolve_event(&event);
+    }
+
+    /// Applies a record's identity effect (events and control records), as replay does.
+    fn apply(&mut self, item: &Item) {
+        match item {
+            Item::Control(c) => {
+                c.apply(&mut self.store);
+            }
+            Item::Event(e) => {
+                self.event(e);
+            }
+            Item::Unreadable => {}
+        }
+    }
+
+    /// Resolves an event's identifiers and counts it for its person.
+    fn event(&mut self, e: &audex_model::event::Event) -> Option<audex_profile::Resolution> {
+        let (_, res) = self.store.resolve_event(e).ok()?;
+        let p = res.person as usize;
+        if self.events.len() <= p {
+            self.events.resize(p + 1, 0);
+        }
+        self.events[p] += 1;
+        Some(res)
+    }
+
+    /// Events per live person (merged ids counted with their root).
+    fn per_root(&self) -> Vec<u32> {
+        let id = &self.store.identity;
+        let mut out = vec![0u32; id.len()];
+        for (p, &n) in self.events.iter().enumerate() {
+            let root = id.find(p as PersonId);
+            if id.is_root(root) {
+                out[root as usize] += n;
             }
         }
+        out
     }
 }
 
-/// Checks that two identity replays give every live person the same id and identifiers.
-fn same_people(before: &ProfileStore, after: &ProfileStore) -> Result<(), EngineError> {
-    let (a, b) = (&before.identity, &after.identity);
+/// Checks that two identity replays give every live person the same id, identifiers and
+/// number of events.
+fn same_people(before: &Check, after: &Check) -> Result<(), EngineError> {
+    let (a, b) = (&before.store.identity, &after.store.identity);
     let mismatch = |what: String| {
         Err(EngineError::Invalid(format!(
             "erasure check failed, the log was left unchanged: {what}"
@@ -464,6 +580,9 @@ fn same_people(before: &ProfileStore, after: &ProfileStore) -> Result<(), Engine
                 return mismatch(format!("person {p} has different identifiers"));
             }
         }
+    }
+    if before.per_root() != after.per_root() {
+        return mismatch("a person has a different number of events".into());
     }
     Ok(())
 }
