@@ -19,6 +19,8 @@ f3 = lambda x: f"{x:.3f}"
 pct = lambda x: f"{100 * x:.0f} %"
 n_ = lambda x: f"{x:,}"
 goal = lambda b: b["precision"] >= 0.8 and b["recall"] >= 0.6
+# The scorer can meet the goal at some threshold (best recall at precision ≥ 0.8).
+reachable = lambda b: (b["recall_at_precision_0_8"] or 0) >= 0.6
 
 # What the simulator gives each tag that misses the goal (crates/sim: person.rs, sim.rs, iab.rs),
 # with the measured figures filled in.
@@ -42,7 +44,7 @@ why = {
     "student": "6 % of people; office supplies and books are browsed at a low rate by everyone, and the "
                "telling declared age (18–26) exists only for those who sign up",
 }
-rows, misses = [], []
+rows, misses, shipped = [], [], []
 for b in a["behavioral"]:
     e = b["evidence"]
     ids = ", ".join(f"{i} {n}" for i, n in b["iab_audience"])
@@ -52,8 +54,12 @@ for b in a["behavioral"]:
     sup = f3(ct["ceiling"]) if ct else "—"
     rows.append(f'| {b["tag"]} | {b["group"]} | {ids} | {n_(b["actual"])} | {n_(b["predicted"])} '
                 f'| {f3(b["precision"])} | {f3(b["recall"])} | {r08} | {sup} | {pct(own)} | {n_(e["others_own"])} '
-                f'| {"✓" if goal(b) else "✗"} |')
+                f'| {"✓" if goal(b) else ("✓ at p 0.8" if reachable(b) else "✗")} |')
     if not goal(b):
+        if reachable(b):
+            shipped.append(f'{b["tag"]} (precision {f3(b["precision"])}, recall {f3(b["recall"])} shipped; '
+                           f'recall {r08} at precision 0.8)')
+            continue
         if ct is None:
             bound = ""
         elif ct["ceiling"] < 0.6:
@@ -68,6 +74,7 @@ for b in a["behavioral"]:
                       f'{n_(e["others_own"])} people without the tag who did; '
                       f'{why.get(b["tag"], "")}.{bound}')
 met = sum(1 for b in a["behavioral"] if goal(b))
+reach = sum(1 for b in a["behavioral"] if reachable(b))
 no_evidence = 1 - sum(b["evidence"]["carriers_any"] for b in a["behavioral"]) / max(
     sum(b["actual"] for b in a["behavioral"]), 1)
 
@@ -84,13 +91,20 @@ anchors), declared gender, income band and age band, and for recently_moved a ho
 locations (a new place first seen after the old one was last seen, ≥ 3 km away); then, estimated
 once from the anchors' posteriors, every other product category group, page group and ad campaign
 (at half weight) and the low and high price tiers of the products viewed — so kitchenware leans
-foodie and the pet campaign leans pet owner without anyone listing those links. A tag is carried at posterior ≥ its threshold,
+foodie and the pet campaign leans pet owner without anyone listing those links. For luxury_buyer,
+beauty, home and fashion, whose departments other lifestyles also shop, a second stage reads the
+product days against what the other tags' anchors-only posteriors explain (a weighted least-squares
+fit among people unlikely to carry the tag, added to both components' share) and refits the
+mixture: a luxury buyer's clothes say less about fashion, a foodie's more. A tag is carried at posterior ≥ its threshold,
 calibrated on another shop (seed 7, 100,000 people: the lowest posterior with precision ≥ 0.82 there,
 plus 0.02). No truth is read to infer. Precision and recall over everyone known to Audex, also the
 {pct(no_evidence)} of tag carriers who never viewed a product, read a page or saw an ad.
 
-Goal: precision ≥ 0.8 at recall ≥ 0.6 — **met by {met} of {len(a["behavioral"])} tags** (the model this
-replaced met it for 4: pet_owner, sports, tech, beauty). "recall @ p 0.8" is the best recall any
+Goal: precision ≥ 0.8 at recall ≥ 0.6 — **met at the shipped thresholds by {met} of
+{len(a["behavioral"])} tags, and reachable by this scorer (best recall at precision ≥ 0.8 of at least
+0.6) for {reach}** (the mixture this replaced met it for 4: pet_owner, sports, tech, beauty).
+{"The shipped thresholds aim at precision 0.82 plus a margin on another shop, so these ship below the recall goal though their scores reach it: " + "; ".join(shipped) + "." if shipped else ""}
+"recall @ p 0.8" is the best recall any
 threshold reaches at precision ≥ 0.8 (the ceiling of this scorer); "supervised" the same for the
 better of two scikit-learn models trained on the truth itself (below); "own evidence" the share of
 the tag's carriers with at least one product day or page read in its own subtrees, and "others" the

@@ -86,3 +86,35 @@ fn export_then_import_elsewhere_gives_the_same_shop() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.parquet"));
 }
+
+#[test]
+fn a_deleted_person_is_not_exported() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let sim = dir.path().join("sim");
+    let s = |p: &Path| p.to_str().expect("utf-8").to_owned();
+    ok(audex(&a, &["sim", "--people", "200", "--out", &s(&sim)]));
+    ok(audex(&a, &["import", &s(&sim.join("events.ndjson"))]));
+    let truth = std::fs::read_to_string(sim.join("truth.ndjson")).expect("truth");
+    let someone: Value =
+        serde_json::from_str(truth.lines().next().expect("a person")).expect("json");
+    let id = someone["anonymous_ids"][0].as_str().expect("anonymous id");
+    let theirs = json(audex(&a, &["people", "show", id, "--json"]))["events"]
+        .as_u64()
+        .expect("events");
+    let before = json(audex(&a, &["stats", "--json"]));
+    ok(audex(&a, &["people", "delete", id]));
+    let file = dir.path().join("events.parquet");
+    let exported = json(audex(&a, &["export", &s(&file), "--json"]));
+    assert_eq!(
+        exported["rows"].as_u64(),
+        before["events"].as_u64().map(|n| n - theirs),
+        "{exported}"
+    );
+    ok(audex(&b, &["import", &s(&file)]));
+    assert_eq!(audex(&b, &["people", "show", id]).status.code(), Some(1));
+    assert_eq!(
+        json(audex(&b, &["stats", "--json"]))["people"],
+        json(audex(&a, &["stats", "--json"]))["people"]
+    );
+}
