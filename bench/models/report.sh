@@ -15,7 +15,7 @@
 #                                  scikit-learn, and prospecting (100k-person sim; + 1M with --data-1m)
 #   bench/models/behavioral.sh     behavioral tags against truth with the supervised ceiling
 #                                  (100k-person sim, seed 42; thresholds were calibrated on seed 7)
-# The release binary is built once here and passed to each.
+# The release binary is built once here; each script's own build is then a no-op.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -31,16 +31,15 @@ done
 say() { printf '=== %s\n' "$*" >&2; }
 say "building audex (release)"
 cargo build --release -q -p audex-cli
-BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/audex
 say "contextual and recommendations"
-bench/models/context_recs.sh --audex "$BIN"
+bench/models/context_recs.sh
 say "lookalike and prospecting"
 if [[ -n "$DATA_1M" ]]; then
     [[ -f "$TRUTH_1M" ]] || { echo "report.sh: --data-1m needs --truth-1m FILE" >&2; exit 2; }
-    bench/models/run.sh --audex "$BIN" --people 100000 --data "$DATA_1M" --truth "$TRUTH_1M" --copy
+    bench/models/run.sh --people 100000 --data "$DATA_1M" --truth "$TRUTH_1M" --copy
 else
-    bench/models/run.sh --audex "$BIN" --people 100000
+    bench/models/run.sh --people 100000
 fi
 say "behavioral tags"
-bench/models/behavioral.sh --audex "$BIN" --people 100000 --seed 42
+bench/models/behavioral.sh --people 100000 --seed 42
 say "MODELS.md regenerated"
