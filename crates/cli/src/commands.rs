@@ -710,6 +710,7 @@ fn people_delete(
             }
         }
     }
+    adv.persist_deletions()?;
     drop(adv);
     let code = if missing > 0 { 1 } else { 0 };
     if erase {

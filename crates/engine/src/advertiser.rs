@@ -135,6 +135,9 @@ pub struct Advertiser {
     refreshing: Mutex<Option<RoaringBitmap>>,
     /// Stored model outputs (scores, inferred tags), loaded on first use.
     models: RwLock<Option<std::sync::Arc<crate::models::ModelStore>>>,
+    /// People were deleted since `snapshot.bin` and `membership.bin` were last written: they
+    /// still hold them until [`Advertiser::persist_deletions`].
+    deletions_unsaved: std::sync::atomic::AtomicBool,
     /// Test builds only: called at the points of a refresh where it holds no lock.
     #[cfg(any(test, feature = "test-hooks"))]
     refresh_hooks: Mutex<Option<RefreshHooks>>,
@@ -226,6 +229,7 @@ impl Advertiser {
             refresh_lock: Mutex::new(()),
             refreshing: Mutex::new(None),
             models: RwLock::new(None),
+            deletions_unsaved: std::sync::atomic::AtomicBool::new(false),
             #[cfg(any(test, feature = "test-hooks"))]
             refresh_hooks: Mutex::new(None),
         };
@@ -1257,8 +1261,8 @@ impl Advertiser {
     /// [`view::identifier_candidates`](crate::view::identifier_candidates)), one per person.
     /// The `delete` records are made durable first (one fsync for all); then their identifiers
     /// stop resolving, their profiles are dropped, they leave every audience (history cause
-    /// `deleted`) and every export, and the snapshot and saved membership are rewritten without
-    /// them. Their events stay in the log until it is compacted
+    /// `deleted`) and every export; the snapshot and saved membership are rewritten without
+    /// them by [`Advertiser::persist_deletions`]. Their events stay in the log until it is compacted
     /// ([`Engine::erase_deleted`](crate::Engine::erase_deleted)). Per identifier: `None` when
     /// nobody has it (or an earlier identifier of the call was the same person's).
     pub fn delete_people(
@@ -1342,7 +1346,33 @@ impl Advertiser {
             }
             out
         };
-        // Nothing of theirs stays in the derived files: the snapshot and the saved membership.
+        self.deletions_unsaved
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(deleted)
+    }
+
+    /// Rewrites `snapshot.bin` and `membership.bin` if people were deleted since they were
+    /// written, so nothing of theirs stays in derived files either (the log keeps their events
+    /// until [`Engine::erase_deleted`](crate::Engine::erase_deleted)). Batched because a
+    /// snapshot holds ingest for its duration (about a second per 100,000 people): the CLI
+    /// calls it after a deletion, the server's membership sweep every minute. Returns whether
+    /// it wrote.
+    pub fn persist_deletions(&self) -> Result<bool, EngineError> {
+        if !self
+            .deletions_unsaved
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Ok(false);
+        }
+        let written = self.write_deletions();
+        if written.is_err() {
+            self.deletions_unsaved
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        written.map(|_| true)
+    }
+
+    fn write_deletions(&self) -> Result<(), EngineError> {
         self.snapshot()?;
         let _refresh = self
             .refresh_lock
@@ -1361,7 +1391,7 @@ impl Advertiser {
         if let Some(bytes) = bytes {
             crate::fsutil::write_atomic(&path, &bytes)?;
         }
-        Ok(deleted)
+        Ok(())
     }
 
     /// The log's records as an export should see them: without control records and without

@@ -117,6 +117,16 @@ fn a_deleted_person_leaves_audiences_and_exports_then_the_log() {
     let sizes_before = adv.membership_sizes().unwrap();
     assert_eq!(adv.state().unwrap().profiles.people(), 4);
 
+    let snapshot = adv.dir().join("snapshot.bin");
+    adv.snapshot().unwrap();
+    let has_alice = || {
+        std::fs::read(&snapshot)
+            .unwrap()
+            .windows(5)
+            .any(|w| w == b"alice")
+    };
+    assert!(has_alice());
+
     // Delete by email, as a privacy request usually arrives.
     let d = adv.delete_person("alice@example.com").unwrap().unwrap();
     assert_eq!(d.identifiers, 3, "userId, anonymousId and the email hash");
@@ -126,6 +136,10 @@ fn a_deleted_person_leaves_audiences_and_exports_then_the_log() {
         "gone already"
     );
     assert!(adv.delete_person("nobody").unwrap().is_none());
+    // The derived files are rewritten without her on request (batched: a snapshot holds ingest).
+    assert!(adv.persist_deletions().unwrap());
+    assert!(!adv.persist_deletions().unwrap(), "nothing new to write");
+    assert!(!has_alice(), "her userId left the snapshot");
     {
         let st = adv.state().unwrap();
         for id in ["alice", "a1", "alice@example.com"] {
@@ -263,7 +277,7 @@ fn a_deletion_survives_a_restart_without_snapshot() {
             ],
         );
         adv.delete_person("u1").unwrap().unwrap();
-        std::fs::remove_file(adv.dir().join("snapshot.bin")).unwrap();
+        std::fs::remove_file(adv.dir().join("snapshot.bin")).ok();
     }
     let (_engine, adv) = open(dir.path());
     let st = adv.state().unwrap();

@@ -1387,21 +1387,19 @@ fn solve<const K: usize>(mut a: [[f64; K]; K], mut b: [f64; K]) -> Option<[f64; 
         }
         a.swap(c, piv);
         b.swap(c, piv);
-        for r in 0..K {
+        let pivot_row = a[c];
+        let pivot_b = b[c];
+        for (r, (row, br)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
             if r != c {
-                let f = a[r][c] / a[c][c];
-                for k in c..K {
-                    a[r][k] -= f * a[c][k];
+                let f = row[c] / pivot_row[c];
+                for (x, p) in row.iter_mut().zip(&pivot_row).skip(c) {
+                    *x -= f * p;
                 }
-                b[r] -= f * b[c];
+                *br -= f * pivot_b;
             }
         }
     }
-    let mut x = [0f64; K];
-    for k in 0..K {
-        x[k] = b[k] / a[k][k];
-    }
-    Some(x)
+    Some(std::array::from_fn(|k| b[k] / a[k][k]))
 }
 
 /// The people carrying each tag (in [`TAGS`] order), at each tag's threshold.

@@ -178,7 +178,8 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 /// Re-evaluates every open advertiser's saved audiences every `every`, recording the exits
-/// that time causes (windows aging).
+/// that time causes (windows aging), and rewrites the snapshot of those where people were
+/// deleted since (`Advertiser::persist_deletions`).
 pub fn spawn_sweeper(state: Arc<AppState>, every: Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
@@ -191,6 +192,9 @@ pub fn spawn_sweeper(state: Arc<AppState>, every: Duration) {
                     for a in advs {
                         if let Err(e) = a.refresh_memberships(audex_engine::now_ms(), "time") {
                             tracing::warn!(advertiser = %a.record.name, error = %e, "membership sweep failed");
+                        }
+                        if let Err(e) = a.persist_deletions() {
+                            tracing::warn!(advertiser = %a.record.name, error = %e, "saving deletions to the snapshot failed");
                         }
                     }
                 }
