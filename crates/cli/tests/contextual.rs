@@ -2,30 +2,12 @@
 //! read, measured against the shipped classifier on held-out pages, installed in the data
 //! directory, and `classify` answers with it; a bad corpus line is an error naming its line.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
+use common::{audex, ok_json};
 use serde_json::Value;
-
-fn audex(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_audex"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("audex runs")
-}
-
-fn json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{:?}: {}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"))
-}
 
 #[test]
 fn trained_classifier_is_measured_installed_and_used() {
@@ -54,7 +36,7 @@ fn trained_classifier_is_measured_installed_and_used() {
     std::fs::write(&corpus, lines.join("\n")).expect("corpus");
     let corpus = corpus.to_string_lossy().to_string();
 
-    let dry = json(&audex(
+    let dry = ok_json(&audex(
         &data,
         &[
             "model",
@@ -69,7 +51,7 @@ fn trained_classifier_is_measured_installed_and_used() {
     assert!(dry["installed"].is_null(), "{dry}");
     assert!(!data.join("contextual").exists());
 
-    let v = json(&audex(
+    let v = ok_json(&audex(
         &data,
         &[
             "model",

@@ -2,34 +2,18 @@
 //! import locates people by IP with it, and a broken or wrong database, a bad address or a
 //! missing database is a clear error with exit code 2 that installs nothing.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
+use common::{audex, ok_json};
 use serde_json::Value;
-
-fn audex(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_audex"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("audex runs")
-}
 
 fn test_db(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../geoip/tests/data")
         .join(name)
-}
-
-fn ok_json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn fails_with(out: &Output, needle: &str) {

@@ -2,29 +2,12 @@
 //! gone from lookups at once and from the log files after erasing; an unknown identifier exits
 //! 1 and names it.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
+use common::{audex, ok_json};
 use serde_json::Value;
-
-fn audex(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_audex"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("audex runs")
-}
-
-fn ok_json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"))
-}
 
 /// Every byte of the advertiser's log segments, decompressed (zstd frames).
 fn log_bytes(data: &Path) -> Vec<u8> {

@@ -1091,9 +1091,8 @@ impl Advertiser {
         }
     }
 
-    /// The saved audiences a person is in now (as of the last evaluation, kept current by
-    /// ingest and sweeps); evaluates them first if they never were.
-    pub fn audiences_of(&self, person: PersonId) -> Result<Vec<SavedAudience>, EngineError> {
+    /// Evaluates the saved audiences if they never were (loading `membership.bin` first).
+    fn ensure_memberships(&self) -> Result<(), EngineError> {
         let loaded = self
             .memberships
             .read()
@@ -1102,6 +1101,13 @@ impl Advertiser {
         if !loaded {
             self.refresh_memberships(crate::now_ms(), "definition")?;
         }
+        Ok(())
+    }
+
+    /// The saved audiences a person is in now (as of the last evaluation, kept current by
+    /// ingest and sweeps); evaluates them first if they never were.
+    pub fn audiences_of(&self, person: PersonId) -> Result<Vec<SavedAudience>, EngineError> {
+        self.ensure_memberships()?;
         let root = self.state()?.profiles.identity.find(person);
         let m = self.memberships.read().map_err(|_| EngineError::Poisoned)?;
         let defs = self.definitions()?;
@@ -1270,14 +1276,7 @@ impl Advertiser {
         identifiers: &[String],
     ) -> Result<Vec<Option<DeletedPerson>>, EngineError> {
         // Evaluate the saved audiences first if they never were, so the exits are recorded.
-        let loaded = self
-            .memberships
-            .read()
-            .map_err(|_| EngineError::Poisoned)?
-            .is_some();
-        if !loaded {
-            self.refresh_memberships(crate::now_ms(), "definition")?;
-        }
+        self.ensure_memberships()?;
         let deleted = {
             let _guard = self.ingest_lock.lock().map_err(|_| EngineError::Poisoned)?;
             let mut found: Vec<Option<(crate::erase::Control, PersonId)>> = Vec::new();

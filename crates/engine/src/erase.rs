@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::EngineError;
+use crate::fsutil::sync_dir;
 
 const CONTROL_PREFIX: &[u8] = br#"{"type":"audex."#;
 const DELETE_PERSON: &str = "audex.delete_person";
@@ -358,12 +359,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EngineError + '_ {
     move |e| EngineError::io(path, e)
 }
 
-fn sync_dir(dir: &Path) -> Result<(), EngineError> {
-    std::fs::File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(io(dir))
-}
-
 /// Finishes or undoes a compaction interrupted by a crash; called before the log is opened.
 /// `log.compact` alone is an unfinished rewrite (dropped); `log.old` beside `log` is a
 /// finished one (the old log is removed); `log.old` without `log` was mid-swap (restored).
@@ -389,16 +384,6 @@ fn paths(adv_dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         adv_dir.join("log.old"),
         adv_dir.join("log.compact"),
     )
-}
-
-fn dir_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.metadata().ok())
-        .map(|m| m.len())
-        .sum()
 }
 
 fn read_all(
@@ -428,7 +413,7 @@ pub fn compact(
     let mut report = EraseReport {
         records_before: total,
         people: plan.people,
-        bytes_before: dir_bytes(&log_dir),
+        bytes_before: log.stats().bytes_on_disk,
         ..Default::default()
     };
     let (new_log, _) = EventLog::open(&new_dir, LogConfig::default())?;
@@ -475,6 +460,7 @@ pub fn compact(
     }
     flush(&mut batch, &mut check_after)?;
     report.records_after = new_log.stats().records;
+    report.bytes_after = new_log.stats().bytes_on_disk;
     drop(new_log);
     drop(log);
     if let Err(e) = same_people(&check_before, &check_after) {
@@ -493,12 +479,10 @@ pub fn compact(
     std::fs::rename(&new_dir, &log_dir).map_err(io(&new_dir))?;
     sync_dir(adv_dir)?;
     std::fs::remove_dir_all(&old_dir).map_err(io(&old_dir))?;
-    report.bytes_after = dir_bytes(&log_dir);
     Ok(Some(report))
 }
 
 /// An identity-only replay that also counts the events each person id was given.
-#[derive(Default, Clone)]
 struct Check {
     store: ProfileStore,
     events: Vec<u32>,

@@ -13,10 +13,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
     f.sync_all().map_err(|e| EngineError::io(&tmp, e))?;
     drop(f);
     std::fs::rename(&tmp, path).map_err(|e| EngineError::io(path, e))?;
-    if let Some(dir) = path.parent()
-        && let Ok(d) = std::fs::File::open(dir)
-    {
-        let _ = d.sync_all();
+    if let Some(dir) = path.parent() {
+        let _ = sync_dir(dir);
     }
     Ok(())
+}
+
+/// Makes a directory's entries (creations, renames) durable.
+pub fn sync_dir(dir: &Path) -> Result<(), EngineError> {
+    std::fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| EngineError::io(dir, e))
 }
